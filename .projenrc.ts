@@ -62,7 +62,7 @@ for (const p of ['/scripts/', '/.ci/', '/docs/', '/bench/', '/examples/', '/rose
 // The Squid tests run real Squid in network namespaces: one at a time, never in parallel.
 project.addTask('test:squid', {
   description: 'Run the tests against real Squid and the real AWS CLI (needs root for network namespaces)',
-  exec: 'jest --runInBand --ci --testPathIgnorePatterns=/node_modules/ test/squid/',
+  exec: 'jest --runInBand --ci test/squid/ --testPathIgnorePatterns /node_modules/',
   receiveArgs: true,
 });
 

@@ -1,5 +1,3 @@
-export class Hello {
-  public sayHello() {
-    return 'hello, world!';
-  }
-}
+export * from './egress-policy';
+export * from './aws-endpoints';
+export * from './squid-config';

@@ -1,0 +1,81 @@
+import { ancestors, DomainEntry, MatchKind } from './domain-name';
+
+interface Flags {
+  apex: boolean;
+  subdomains: boolean;
+}
+
+/**
+ * A normalised allowlist: a map from name to whether the name itself and/or its
+ * subdomains are allowed. Lookups walk the labels of the host (O(labels)), never the list.
+ */
+export class DomainSet {
+  /** Messages about entries that were dropped as duplicates or already covered. */
+  public readonly dropped: string[] = [];
+  private readonly flags = new Map<string, Flags>();
+
+  constructor(entries: DomainEntry[]) {
+    const seen = new Map<string, string>();
+    for (const e of entries) {
+      const key = `${e.kind}:${e.name}`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        this.dropped.push(`'${e.input}' is a duplicate of '${first}' and was dropped`);
+        continue;
+      }
+      seen.set(key, e.input);
+      const f = this.flags.get(e.name) ?? { apex: false, subdomains: false };
+      if (e.kind !== MatchKind.SUBDOMAINS_ONLY) f.apex = true;
+      if (e.kind !== MatchKind.EXACT) f.subdomains = true;
+      this.flags.set(e.name, f);
+    }
+    // Drop what an ancestor's wildcard already covers.
+    for (const [name, f] of [...this.flags]) {
+      const cover = this.coveringAncestor(name);
+      if (cover !== undefined) {
+        this.flags.delete(name);
+        const what = f.subdomains ? `*.${name}` : name;
+        this.dropped.push(`'${what}' is already covered by '.${cover}' or '*.${cover}' and was dropped`);
+      }
+    }
+  }
+
+  /** Number of distinct names after normalisation. */
+  public get size(): number {
+    return this.flags.size;
+  }
+
+  /** True when the host is allowed; `host` must already be normalised. */
+  public matches(host: string): boolean {
+    if (this.flags.get(host)?.apex) return true;
+    return this.coveringAncestor(host) !== undefined;
+  }
+
+  /** Entries in Squid `dstdomain` syntax (`.name` covers the name and all subdomains). */
+  public squidEntries(): string[] {
+    const out: string[] = [];
+    for (const [name, f] of this.flags) out.push(f.subdomains ? `.${name}` : name);
+    return out.sort();
+  }
+
+  /**
+   * Names whose subdomains are allowed but which are not allowed themselves (`*.example.com`
+   * without `example.com`). Squid's `.example.com` also matches the apex, so these are denied
+   * explicitly before the allowlist.
+   */
+  public subdomainOnlyApexes(): string[] {
+    const out: string[] = [];
+    for (const [name, f] of this.flags) if (f.subdomains && !f.apex) out.push(name);
+    return out.sort();
+  }
+
+  /** Names allowed together with their subdomains. */
+  public wildcardNames(): string[] {
+    return [...this.flags].filter(([, f]) => f.subdomains).map(([n]) => n);
+  }
+
+  private coveringAncestor(name: string): string | undefined {
+    for (const a of ancestors(name)) if (this.flags.get(a)?.subdomains) return a;
+    return undefined;
+  }
+}

@@ -1,0 +1,370 @@
+import { Duration } from 'aws-cdk-lib';
+import { EgressMode, EgressPolicy, EgressRule } from './egress-policy';
+import { parseCidr } from './private/cidr';
+import { IP_LITERAL_SQUID_REGEXES } from './private/squid-rules';
+import { LINK_LOCAL, LOCALHOST } from './private/reserved-addresses';
+
+/**
+ * Where and how the rendered Squid configuration runs. Every path is an option, so the very
+ * same configuration runs on an instance and in tests.
+ */
+export interface SquidRenderOptions {
+  /**
+   * The TCP port Squid listens on.
+   * @default 3128
+   */
+  readonly port?: number;
+  /**
+   * The address Squid listens on.
+   * @default - all addresses
+   */
+  readonly listenAddress?: string;
+  /**
+   * Require a PROXY protocol v2 header on every connection, and accept it only from these
+   * networks (the NLB's subnets). The header's client address and VPC endpoint ID then drive
+   * the policy's `sourceCidrs` and `allowedEndpointIds`. Anyone else who reaches Squid directly
+   * could forge the header, so keep the instances' security group limited to the NLB.
+   *
+   * @default - PROXY protocol off: the socket peer is the client
+   */
+  readonly proxyProtocolSources?: string[];
+  /**
+   * vCPUs of the instance: Squid runs one worker per vCPU and the file-descriptor limit is
+   * derived from it.
+   * @default 1
+   */
+  readonly vcpus?: number;
+  /**
+   * Directory of `squid.conf`, the allowlist files and the endpoint-ID helper.
+   * @default '/etc/squid'
+   */
+  readonly configDirectory?: string;
+  /**
+   * Directory of `access.log` and `cache.log`.
+   * @default '/var/log/squid'
+   */
+  readonly logDirectory?: string;
+  /**
+   * Squid's PID file.
+   * @default '/run/squid.pid'
+   */
+  readonly pidFile?: string;
+  /**
+   * The PEM file (certificate and key) of the `ssl-bump` port. Peek and splice never present it
+   * to clients, but Squid requires one: generate a throw-away self-signed certificate.
+   * @default - `<configDirectory>/egress-bump.pem`
+   */
+  readonly certificateFile?: string;
+  /**
+   * A hosts file Squid consults before DNS.
+   * @default '/etc/hosts'
+   */
+  readonly hostsFile?: string;
+  /**
+   * DNS servers Squid queries.
+   * @default - the servers in /etc/resolv.conf
+   */
+  readonly dnsNameservers?: string[];
+  /**
+   * How long Squid lets open connections finish when it stops. Align it with the load balancer's
+   * deregistration delay so draining instances finish their tunnels.
+   * @default Duration.seconds(30)
+   */
+  readonly shutdownLifetime?: Duration;
+}
+
+/**
+ * One file of a rendered configuration.
+ */
+export interface SquidConfigFile {
+  /** Absolute path. */
+  readonly path: string;
+  /** Contents. */
+  readonly content: string;
+  /** File mode, octal digits such as `'000644'`. */
+  readonly mode: string;
+}
+
+/**
+ * A rendered Squid configuration.
+ */
+export interface SquidConfiguration {
+  /** Path of `squid.conf`. */
+  readonly configFile: string;
+  /** Every file to write: `squid.conf`, allowlists, and the endpoint-ID helper when used. */
+  readonly files: SquidConfigFile[];
+  /** Squid workers (one per vCPU). */
+  readonly workers: number;
+  /** `max_filedescriptors` per worker; the service's `LimitNOFILE` must be at least this. */
+  readonly maxFileDescriptors: number;
+  /** Path of the access log. */
+  readonly accessLog: string;
+  /** Path of the cache (diagnostic) log. */
+  readonly cacheLog: string;
+  /** Path of the ssl-bump certificate the host must provide. */
+  readonly certificateFile: string;
+}
+
+/**
+ * Connections one NLB target accepts (about 55,000 per target IP and port); each tunnel uses
+ * two file descriptors (client and server side).
+ */
+const TARGET_CONNECTIONS = 55_000;
+
+/**
+ * Renders a hardened Squid 5 configuration from an {@link EgressPolicy}.
+ *
+ * The result denies by default, checks the TLS server name by peek and splice without
+ * decrypting, never reaches localhost or link-local (instance metadata) addresses, and logs
+ * every decision with the rule that made it.
+ */
+export class SquidConfig {
+  /**
+   * Render `squid.conf` and the files it references.
+   */
+  public static render(policy: EgressPolicy, options: SquidRenderOptions = {}): SquidConfiguration {
+    return new SquidConfig(policy, options).build();
+  }
+
+  private readonly port: number;
+  private readonly vcpus: number;
+  private readonly dir: string;
+  private readonly logDir: string;
+
+  private constructor(
+    private readonly policy: EgressPolicy,
+    private readonly options: SquidRenderOptions,
+  ) {
+    this.port = options.port ?? 3128;
+    if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535) {
+      throw new Error(`Invalid port ${this.port}: ports must be whole numbers from 1 to 65535`);
+    }
+    this.vcpus = options.vcpus ?? 1;
+    if (!Number.isInteger(this.vcpus) || this.vcpus < 1 || this.vcpus > 192) {
+      throw new Error(`Invalid vcpus ${this.vcpus}: expected a whole number from 1 to 192`);
+    }
+    this.dir = stripSlash(options.configDirectory ?? '/etc/squid');
+    this.logDir = stripSlash(options.logDirectory ?? '/var/log/squid');
+    for (const p of [this.dir, this.logDir, options.pidFile, options.certificateFile, options.hostsFile]) {
+      if (p !== undefined && (!p.startsWith('/') || /[\s"]/.test(p))) {
+        throw new Error(`Invalid path '${p}': render paths must be absolute and contain no whitespace or quotes`);
+      }
+    }
+    const ppv2 = options.proxyProtocolSources;
+    if (ppv2 !== undefined && ppv2.length === 0) {
+      throw new Error('Invalid proxyProtocolSources []: give the NLB subnets, or omit it to turn PROXY protocol off');
+    }
+    if (!ppv2 && (policy.sourceCidrs.length > 0 || policy.allowedEndpointIds.length > 0)) {
+      throw new Error(
+        'The policy sets sourceCidrs or allowedEndpointIds, which are judged on the client identity that PROXY protocol v2 carries; ' +
+          'enable PROXY protocol (proxyProtocolSources) or remove them',
+      );
+    }
+  }
+
+  private build(): SquidConfiguration {
+    const p = this.policy;
+    const o = this.options;
+    const audit = p.mode === EgressMode.AUDIT;
+    const files: SquidConfigFile[] = [];
+    const file = (name: string, lines: string[], mode = '000644'): string => {
+      const path = `${this.dir}/${name}`;
+      files.push({ path, content: lines.join('\n') + '\n', mode });
+      return path;
+    };
+
+    const domainsFile = file('egress-allowed-domains.txt', p.domains);
+    const apexFile = p.subdomainOnlyNames.length > 0 ? file('egress-subdomain-only-names.txt', p.subdomainOnlyNames) : undefined;
+    const workers = this.vcpus;
+    const maxFds = Math.ceil((TARGET_CONNECTIONS * 2 * 1.2) / workers / 1024) * 1024;
+    const cert = o.certificateFile ?? `${this.dir}/egress-bump.pem`;
+    const accessLog = `${this.logDir}/access.log`;
+    const cacheLog = `${this.logDir}/cache.log`;
+    const listen = o.listenAddress ? `${o.listenAddress.includes(':') ? `[${o.listenAddress}]` : o.listenAddress}:${this.port}` : `${this.port}`;
+
+    const c: string[] = [];
+    const rule = (r: EgressRule) => `egress_rule_${r.replace(/-/g, '_')}`;
+
+    c.push(
+      '# Rendered by cdk-private-egress-proxy. Do not edit: change the EgressPolicy instead.',
+      `# mode: ${p.mode}; ${p.domains.length} allowlist entries; ports: ${p.ports.join(',')}; plain HTTP: ${p.allowPlainHttp ? 'on' : 'off'}`,
+      '',
+      '## Listening port: explicit proxy with TLS peek (no decryption).',
+      `http_port ${listen} ssl-bump generate-host-certificates=off cert=${cert}${o.proxyProtocolSources ? ' require-proxy-header' : ''}`,
+    );
+    if (o.proxyProtocolSources) {
+      const srcs = o.proxyProtocolSources.map((s) => parseCidr(s, 'PROXY protocol source').text);
+      c.push(
+        '# PROXY protocol v2 headers are trusted only from the load balancer.',
+        `acl egress_ppv2_peers src ${srcs.join(' ')}`,
+        'proxy_protocol_access allow egress_ppv2_peers',
+        'proxy_protocol_access deny all',
+      );
+    }
+
+    c.push('', '## ACLs');
+    c.push('acl CONNECT method CONNECT');
+    for (const r of Object.values(EgressRule)) c.push(`acl ${rule(r)} annotate_transaction egress_rule=${r}`);
+    if (audit) c.push('acl egress_audit annotate_transaction egress_audit=would-deny');
+    c.push('acl egress_refuse annotate_transaction egress_refused=yes', 'acl egress_refused note egress_refused yes');
+    c.push(
+      `acl egress_tls_ports port ${p.ports.join(' ')}`,
+      `acl egress_allowed_domains dstdomain -n "${domainsFile}"`,
+      `acl egress_allowed_sni ssl::server_name "${domainsFile}"`,
+      `acl egress_ip_literal dstdom_regex -n -i ${IP_LITERAL_SQUID_REGEXES.join(' ')}`,
+      `acl egress_to_localhost dst ${LOCALHOST.cidrs.map((x) => x.text).join(' ')}`,
+      `acl egress_to_link_local dst ${LINK_LOCAL.cidrs.map((x) => x.text).join(' ')}`,
+      'acl egress_step1 at_step SslBump1',
+    );
+    if (p.allowPlainHttp) c.push('acl egress_plain_ports port 80');
+    if (apexFile) {
+      c.push(
+        `acl egress_subdomain_only_names dstdomain -n "${apexFile}"`,
+        `acl egress_subdomain_only_sni ssl::server_name "${apexFile}"`,
+      );
+    }
+    if (p.sourceCidrs.length > 0) c.push(`acl egress_sources src ${p.sourceCidrs.join(' ')}`);
+    if (p.allowedEndpointIds.length > 0) {
+      const ids = file('egress-endpoint-ids.txt', p.allowedEndpointIds);
+      const helper = file('egress-endpoint-acl', ENDPOINT_HELPER.split('\n'), '000755');
+      c.push(
+        '# The VPC endpoint ID arrives in PROXY protocol v2 TLV 0xEA (234); a helper checks it against the list.',
+        `external_acl_type egress_endpoint_check ttl=300 negative_ttl=300 children-startup=1 children-max=4 %proxy_protocol::>h{234} ${helper} ${ids}`,
+        'acl egress_endpoints external egress_endpoint_check',
+      );
+    }
+
+    // The decision chain, in order; the first entry whose ACLs all match decides.
+    interface Entry {
+      readonly acls: string;
+      readonly rule: EgressRule;
+      readonly on: 'all' | 'connect' | 'plain';
+      /** Denied in every mode (never opened by audit). */
+      readonly hard?: boolean;
+    }
+    const hard: Entry[] = [
+      { acls: 'egress_to_localhost', rule: EgressRule.TO_LOCALHOST, on: 'all', hard: true },
+      { acls: 'egress_to_link_local', rule: EgressRule.TO_LINK_LOCAL, on: 'all', hard: true },
+    ];
+    const chain: Entry[] = [];
+    if (audit) chain.push(...hard); // audit: hard denials first, everything else is only annotated
+    if (p.sourceCidrs.length > 0) chain.push({ acls: '!egress_sources', rule: EgressRule.SOURCE_NOT_ALLOWED, on: 'all' });
+    if (p.allowedEndpointIds.length > 0) chain.push({ acls: '!egress_endpoints', rule: EgressRule.ENDPOINT_NOT_ALLOWED, on: 'all' });
+    chain.push({ acls: '!egress_tls_ports', rule: EgressRule.PORT_NOT_ALLOWED, on: 'connect' });
+    if (p.allowPlainHttp) chain.push({ acls: '!egress_plain_ports', rule: EgressRule.PORT_NOT_ALLOWED, on: 'plain' });
+    else chain.push({ acls: 'all', rule: EgressRule.PLAIN_HTTP_NOT_ALLOWED, on: 'plain' });
+    chain.push({ acls: 'egress_ip_literal', rule: EgressRule.IP_LITERAL, on: 'all' });
+    if (apexFile) chain.push({ acls: 'egress_subdomain_only_names', rule: EgressRule.DESTINATION_NOT_ALLOWED, on: 'all' });
+    chain.push({ acls: '!egress_allowed_domains', rule: EgressRule.DESTINATION_NOT_ALLOWED, on: 'all' });
+    if (!audit) chain.push(...hard); // enforce: after the allowlist, so denied names are never resolved
+
+    c.push(
+      '',
+      '## Access rules: first match wins; anything not allowed explicitly is denied.',
+      '# A CONNECT that http_access denies is bumped by Squid to show the error inside TLS (clients then',
+      '# report a certificate error). So a CONNECT the policy refuses is marked here instead, sent to a',
+      '# rewriter that redirects it (redirected CONNECTs are never bumped), and its reply is replaced by',
+      '# a plain "403 Forbidden" naming the rule (http_reply_access). ssl_bump terminates any marked',
+      '# CONNECT that still arrives at TLS, so the policy fails closed if the rewriter is unavailable.',
+      'http_access deny manager',
+    );
+    for (const e of chain) {
+      if (audit && !e.hard) {
+        const scope = e.on === 'connect' ? 'CONNECT ' : e.on === 'plain' ? '!CONNECT ' : '';
+        c.push(`http_access allow ${scope}${e.acls} ${rule(e.rule)} egress_audit`);
+        continue;
+      }
+      if (e.on !== 'connect') c.push(`http_access deny !CONNECT ${e.acls} ${rule(e.rule)}`);
+      if (e.on !== 'plain') c.push(`http_access allow CONNECT ${e.acls} ${rule(e.rule)} egress_refuse`);
+    }
+    c.push(`http_access allow egress_allowed_domains ${rule(EgressRule.ALLOWLISTED)}`);
+    if (audit) c.push(`http_access allow all ${rule(EgressRule.DESTINATION_NOT_ALLOWED)} egress_audit`);
+    c.push('http_access deny all');
+
+    const rewriter = file('egress-refuse-rewriter', REFUSE_REWRITER.split('\n'), '000755');
+    c.push(
+      `url_rewrite_program ${rewriter}`,
+      'url_rewrite_children 4 startup=1 idle=1',
+      'url_rewrite_access allow egress_refused',
+      'url_rewrite_access deny all',
+      'http_reply_access deny egress_refused',
+      'http_reply_access allow all',
+      'reply_header_add X-Egress-Denied-By "%{egress_rule}note" egress_refused',
+    );
+
+    c.push('', '## TLS: peek at the client hello, splice (never decrypt) allowlisted server names, terminate the rest.');
+    c.push('ssl_bump terminate egress_refused', 'ssl_bump peek egress_step1');
+    if (apexFile) {
+      c.push(audit ? `ssl_bump splice egress_subdomain_only_sni ${rule(EgressRule.SNI_NOT_ALLOWED)} egress_audit` : `ssl_bump terminate egress_subdomain_only_sni ${rule(EgressRule.SNI_NOT_ALLOWED)}`);
+    }
+    c.push('ssl_bump splice egress_allowed_sni');
+    c.push(audit ? `ssl_bump splice all ${rule(EgressRule.SNI_NOT_ALLOWED)} egress_audit` : `ssl_bump terminate all ${rule(EgressRule.SNI_NOT_ALLOWED)}`);
+    c.push(
+      '# Bytes in a tunnel that are not TLS get an error and never reach the destination.',
+      audit ? `on_unsupported_protocol tunnel all ${rule(EgressRule.NOT_TLS)} egress_audit` : `on_unsupported_protocol respond all ${rule(EgressRule.NOT_TLS)}`,
+    );
+
+    c.push(
+      '',
+      '## Logs: one line per request with the client (from PROXY protocol), endpoint ID, SNI, decision and bytes.',
+      'logformat egress %{%Y-%m-%dT%H:%M:%S}tl.%03tuZ client=%>a endpoint=%proxy_protocol::>h{234} method=%rm dest=%>rd:%>rP sni=%ssl::>sni status=%Ss/%03>Hs rule=%{egress_rule}note audit=%{egress_audit}note bytes_out=%>st bytes_in=%<st duration_ms=%tr',
+      '# Connections that end before a request (NLB health checks with a PROXY LOCAL header) are not logged.',
+      'acl egress_has_request has request',
+      `access_log stdio:${accessLog} egress egress_has_request`,
+      `cache_log ${cacheLog}`,
+      'logfile_rotate 0',
+      '',
+      '## Hardening',
+      'cache deny all',
+      'cache_mem 8 MB',
+      'via off',
+      'forwarded_for delete',
+      'httpd_suppress_version_string on',
+      'visible_hostname egress-proxy',
+      `shutdown_lifetime ${Math.round((o.shutdownLifetime ?? Duration.seconds(30)).toSeconds())} seconds`,
+      `pid_filename ${o.pidFile ?? '/run/squid.pid'}`,
+      `coredump_dir ${this.logDir}`,
+      '',
+      '## Capacity: one worker per vCPU; two file descriptors per tunnel, 20% headroom over an NLB target\'s 55,000 connections.',
+      `workers ${workers}`,
+      `max_filedescriptors ${maxFds}`,
+    );
+    if (o.hostsFile) c.push(`hosts_file ${o.hostsFile}`);
+    if (o.dnsNameservers && o.dnsNameservers.length > 0) c.push(`dns_nameservers ${o.dnsNameservers.join(' ')}`);
+
+    const configFile = `${this.dir}/squid.conf`;
+    files.unshift({ path: configFile, content: c.join('\n') + '\n', mode: '000644' });
+    return { configFile, files, workers, maxFileDescriptors: maxFds, accessLog, cacheLog, certificateFile: cert };
+  }
+}
+
+function stripSlash(p: string): string {
+  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+}
+
+/**
+ * Redirects every request it is given; squid.conf sends it only CONNECTs the policy refused, so
+ * Squid answers them with a plain 403 instead of bumping them.
+ */
+const REFUSE_REWRITER = `#!/bin/bash
+# Squid url_rewrite helper: redirect every request it gets (only refused CONNECTs are sent here).
+while IFS= read -r _; do
+  echo 'OK status=302 url=http://egress-denied.invalid/'
+done`;
+
+/**
+ * The endpoint-ID helper: Squid sends the URL-encoded TLV 0xEA value (`%01vpce-…`, the subtype
+ * byte then the ID); the helper answers OK when the ID is on the list.
+ */
+const ENDPOINT_HELPER = `#!/bin/bash
+# Squid external ACL helper: allow VPC endpoint IDs listed in the file given as $1.
+set -u
+declare -A allowed=()
+while IFS= read -r id || [ -n "$id" ]; do
+  [ -n "$id" ] && allowed["$id"]=1
+done < "$1"
+while IFS= read -r line; do
+  value=\${line%% *}
+  value=\${value#%01}
+  if [ -n "$value" ] && [ -n "\${allowed[$value]:-}" ]; then echo OK; else echo ERR; fi
+done`;

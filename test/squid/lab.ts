@@ -1,0 +1,131 @@
+import { ChildProcess, execFileSync, spawn, SpawnOptions } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * A private network for tests: a network namespace with no default route, joined to the test
+ * process by a veth pair. Squid and the upstream servers run inside it, so nothing they do can
+ * reach any address outside loopback and this namespace — the host's real 169.254.169.254
+ * included. Every process started here is stopped by its PID in {@link destroy}.
+ *
+ * Addresses:
+ * - `hostAddress` 10.233.<n>.1: the test process's side of the veth;
+ * - `proxyAddress` 10.233.<n>.2: the namespace side, where Squid listens;
+ * - `upstreamAddresses` 10.233.<n+1>.10, .11, .12: upstream servers, on the namespace's loopback;
+ * - `linkLocalAddress` 169.254.233.2 and `ipv6UpstreamAddress` fd00:233::10: also on its loopback.
+ */
+export class Lab {
+  public static create(): Lab {
+    return new Lab();
+  }
+
+  public readonly name: string;
+  public readonly dir: string;
+  public readonly hostAddress: string;
+  public readonly proxyAddress: string;
+  public readonly upstreamAddresses: string[];
+  public readonly linkLocalAddress = '169.254.233.2';
+  public readonly ipv6UpstreamAddress = 'fd00:233::10';
+  private readonly veth: string;
+  private readonly children = new Set<ChildProcess>();
+  private destroyed = false;
+
+  private constructor() {
+    const n = (process.pid % 100) * 2 + 10;
+    this.name = `pep-${process.pid}`;
+    this.veth = `pep${process.pid}`.slice(0, 12);
+    this.hostAddress = `10.233.${n}.1`;
+    this.proxyAddress = `10.233.${n}.2`;
+    this.upstreamAddresses = [10, 11, 12].map((h) => `10.233.${n + 1}.${h}`);
+    this.dir = mkdtempSync(join(tmpdir(), 'pep-lab-'));
+    try {
+      this.setUp();
+    } catch (e) {
+      this.destroy();
+      throw e;
+    }
+  }
+
+  /** Run a command inside the namespace and return its stdout. */
+  public exec(cmd: string, args: string[], env?: NodeJS.ProcessEnv): string {
+    return execFileSync('ip', ['netns', 'exec', this.name, cmd, ...args], { encoding: 'utf8', env: env ?? process.env });
+  }
+
+  /** Start a long-running process inside the namespace; {@link destroy} stops it by PID. */
+  public spawn(cmd: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', this.name, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    this.children.add(child);
+    child.on('exit', () => this.children.delete(child));
+    return child;
+  }
+
+  /** Stop a process started with {@link spawn} by its PID and wait for it to exit. */
+  public async stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
+    if ((await Promise.race([exited, timer])) === 'timeout') {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+
+  /** Stop every process this lab started (by PID), delete the namespace and the veth, remove files. */
+  public destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const child of this.children) {
+      try {
+        if (child.pid) process.kill(child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    this.children.clear();
+    run('ip', ['link', 'del', this.veth], true);
+    run('ip', ['netns', 'del', this.name], true);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private setUp(): void {
+    const ns = this.name;
+    run('ip', ['netns', 'add', ns]);
+    run('ip', ['link', 'add', this.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    run('ip', ['addr', 'add', `${this.hostAddress}/30`, 'dev', this.veth]);
+    run('ip', ['link', 'set', this.veth, 'up']);
+    const inNs = (...args: string[]) => run('ip', ['netns', 'exec', ns, ...args]);
+    inNs('ip', 'link', 'set', 'lo', 'up');
+    inNs('ip', 'addr', 'add', `${this.proxyAddress}/30`, 'dev', 'eth0');
+    inNs('ip', 'link', 'set', 'eth0', 'up');
+    // Upstream addresses live on the namespace's own loopback device: local to it, unknown outside.
+    for (const a of this.upstreamAddresses) inNs('ip', 'addr', 'add', `${a}/32`, 'dev', 'lo');
+    inNs('ip', 'addr', 'add', `${this.linkLocalAddress}/32`, 'dev', 'lo');
+    inNs('ip', '-6', 'addr', 'add', `${this.ipv6UpstreamAddress}/128`, 'dev', 'lo');
+
+    // Safety: inside the namespace the only routes are local ones. The real instance-metadata
+    // address must be unreachable, and the link-local test address must be local.
+    const route = (addr: string) => {
+      try {
+        return execFileSync('ip', ['netns', 'exec', ns, 'ip', 'route', 'get', addr], { encoding: 'utf8', stdio: 'pipe' });
+      } catch (e: any) {
+        return String(e.stderr ?? e.message);
+      }
+    };
+    const imds = route('169.254.169.254');
+    if (!/unreachable/i.test(imds)) throw new Error(`Unsafe lab: 169.254.169.254 is routable inside ${ns}: ${imds}`);
+    const outside = route('192.0.2.1');
+    if (!/unreachable/i.test(outside)) throw new Error(`Unsafe lab: the namespace has a route out: ${outside}`);
+    const ll = route(this.linkLocalAddress);
+    if (!/^local 169\.254\.233\.2 dev lo/.test(ll)) throw new Error(`Unsafe lab: ${this.linkLocalAddress} is not local to ${ns}: ${ll}`);
+  }
+}
+
+function run(cmd: string, args: string[], ignoreErrors = false): void {
+  try {
+    execFileSync(cmd, args, { stdio: 'pipe' });
+  } catch (e: any) {
+    if (!ignoreErrors) throw new Error(`${cmd} ${args.join(' ')} failed: ${e.stderr?.toString() ?? e.message}`);
+  }
+}

@@ -1,0 +1,218 @@
+import { ChildProcess, execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { dirname, join } from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import { EgressPolicy, SquidConfig, SquidConfiguration, SquidRenderOptions } from '../../src';
+import { Lab } from './lab';
+
+export const SQUID = '/usr/sbin/squid';
+
+/** Poll until `check` is true, or fail after `timeoutMs`. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** One upstream record (see upstream-server.js). */
+export interface UpstreamEvent {
+  readonly event: 'accept' | 'tls' | 'tls-error' | 'request';
+  readonly port?: number;
+  readonly local?: string;
+  readonly sni?: string;
+  readonly host?: string;
+  readonly via?: string;
+  readonly xff?: string;
+}
+
+/** The upstream servers inside the lab: TLS on 443 and 8443, plain HTTP on 80. */
+export class Upstream {
+  public static async start(lab: Lab, cert: string, key: string, account = '210987654321'): Promise<Upstream> {
+    const log = join(lab.dir, 'upstream.log');
+    const ready = join(lab.dir, 'upstream.ready');
+    writeFileSync(log, '');
+    const child = lab.spawn(process.execPath, [
+      join(__dirname, 'upstream-server.js'),
+      JSON.stringify({ log, ready, cert, key, account, tlsPorts: [443, 8443], plainPorts: [80] }),
+    ]);
+    await waitFor('the upstream servers', () => existsSync(ready));
+    return new Upstream(lab, child, log);
+  }
+  private constructor(
+    private readonly lab: Lab,
+    private readonly child: ChildProcess,
+    private readonly log: string,
+  ) {}
+  public events(): UpstreamEvent[] {
+    return readFileSync(this.log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+  }
+  /** Connections accepted so far: the proof that a request reached an upstream. */
+  public accepts(): number {
+    return this.events().filter((e) => e.event === 'accept').length;
+  }
+  public stop(): Promise<void> {
+    return this.lab.stop(this.child);
+  }
+}
+
+/** Options for a Squid run beyond the render options the test fixes. */
+export interface SquidRunOptions extends SquidRenderOptions {
+  readonly bumpFile: string;
+  readonly hosts: Record<string, string>;
+  /** Run with SMP workers (no -N): the master daemonises and is stopped by its PID file. */
+  readonly smp?: boolean;
+}
+
+/**
+ * Real Squid inside the lab's namespace, with a configuration rendered by the library. The
+ * very same renderer output runs here as on an instance; only paths and the listen address
+ * differ, and they are render options.
+ */
+export class SquidRun {
+  private static counter = 0;
+
+  public static async start(lab: Lab, policy: EgressPolicy, opts: SquidRunOptions): Promise<SquidRun> {
+    const dir = join(lab.dir, `squid-${SquidRun.counter++}`);
+    mkdirSync(join(dir, 'logs'), { recursive: true });
+    chmodSync(lab.dir, 0o755);
+    chmodSync(dir, 0o755);
+    chmodSync(join(dir, 'logs'), 0o777);
+    const hostsFile = join(dir, 'hosts');
+    writeFileSync(hostsFile, Object.entries(opts.hosts).map(([n, a]) => `${a} ${n}`).join('\n') + '\n', { mode: 0o644 });
+    const conf = SquidConfig.render(policy, {
+      listenAddress: lab.proxyAddress,
+      configDirectory: join(dir, 'etc'),
+      logDirectory: join(dir, 'logs'),
+      pidFile: join(dir, 'logs', 'squid.pid'),
+      certificateFile: opts.bumpFile,
+      hostsFile,
+      dnsNameservers: ['127.0.0.1'],
+      // Tests stop Squid often; a production-length drain would only slow them down.
+      shutdownLifetime: Duration.seconds(1),
+      ...opts,
+    });
+    SquidRun.write(conf);
+    SquidRun.parse(lab, conf.configFile);
+    const args = opts.smp ? ['-f', conf.configFile] : ['-N', '-f', conf.configFile];
+    const child = lab.spawn(SQUID, args);
+    let stderr = '';
+    child.stderr?.on('data', (d) => (stderr += d));
+    const port = opts.port ?? 3128;
+    const run = new SquidRun(lab, conf, child, dir, port, !!opts.smp);
+    try {
+      await waitFor('Squid to listen', async () => {
+        if (child.exitCode !== null && !opts.smp) throw new Error(`Squid exited (${child.exitCode}): ${stderr}\n${run.cacheLog()}`);
+        return canConnect(lab.proxyAddress, port);
+      });
+    } catch (e) {
+      await run.stop();
+      throw e;
+    }
+    return run;
+  }
+
+  /** Write every rendered file with its mode. */
+  public static write(conf: SquidConfiguration): void {
+    for (const f of conf.files) {
+      mkdirSync(dirname(f.path), { recursive: true, mode: 0o755 });
+      writeFileSync(f.path, f.content, { mode: parseInt(f.mode, 8) });
+      chmodSync(f.path, parseInt(f.mode, 8));
+    }
+  }
+
+  /** `squid -k parse`: throws with Squid's messages when the configuration is rejected. */
+  public static parse(lab: Lab, configFile: string): string {
+    try {
+      return execFileSync('ip', ['netns', 'exec', lab.name, SQUID, '-k', 'parse', '-f', configFile], {
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
+    } catch (e: any) {
+      throw new Error(`squid -k parse rejected ${configFile}:\n${e.stderr}`);
+    }
+  }
+
+  private constructor(
+    public readonly lab: Lab,
+    public readonly conf: SquidConfiguration,
+    private readonly child: ChildProcess,
+    public readonly dir: string,
+    public readonly port: number,
+    private readonly smp: boolean,
+  ) {}
+
+  public get address(): string {
+    return this.lab.proxyAddress;
+  }
+
+  /** Lines of the access log so far. */
+  public accessLog(): string[] {
+    return existsSync(this.conf.accessLog) ? readFileSync(this.conf.accessLog, 'utf8').split('\n').filter(Boolean) : [];
+  }
+
+  public cacheLog(): string {
+    return existsSync(this.conf.cacheLog) ? readFileSync(this.conf.cacheLog, 'utf8') : '';
+  }
+
+  /** The master's PID from the PID file (SMP runs). */
+  public masterPid(): number | undefined {
+    const f = join(this.dir, 'logs', 'squid.pid');
+    return existsSync(f) ? Number(readFileSync(f, 'utf8').trim()) : undefined;
+  }
+
+  /** Apply new files the way instances do: `squid -k parse`, then `squid -k reconfigure`. */
+  public reconfigure(conf: SquidConfiguration): void {
+    SquidRun.write(conf);
+    SquidRun.parse(this.lab, conf.configFile);
+    this.lab.exec(SQUID, ['-k', 'reconfigure', '-f', conf.configFile]);
+  }
+
+  /** Stop Squid by PID (the -N process, or the SMP master from its PID file) and wait. */
+  public async stop(): Promise<void> {
+    if (this.smp) {
+      const pid = this.masterPid();
+      if (pid) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
+        await waitFor('the Squid master to exit', () => !isAlive(pid), 40_000).catch(() => {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        });
+      }
+    }
+    await this.lab.stop(this.child, 'SIGTERM', 40_000);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
