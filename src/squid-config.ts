@@ -173,7 +173,9 @@ export class SquidConfig {
       return path;
     };
 
-    const domainsFile = file('egress-allowed-domains.txt', p.domains);
+    // Squid warns about an empty ACL file; an audit policy may have no domains yet, so an empty
+    // list gets one reserved name that can never resolve (RFC 2606 '.invalid').
+    const domainsFile = file('egress-allowed-domains.txt', p.domains.length > 0 ? p.domains : ['egress-allowlist-is-empty.invalid']);
     const apexFile = p.subdomainOnlyNames.length > 0 ? file('egress-subdomain-only-names.txt', p.subdomainOnlyNames) : undefined;
     const workers = this.vcpus;
     const maxFds = Math.ceil((TARGET_CONNECTIONS * 2 * 1.2) / workers / 1024) * 1024;

@@ -1,4 +1,4 @@
-import { ChildProcess, execFileSync } from 'node:child_process';
+import { ChildProcess, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { dirname, join } from 'node:path';
@@ -138,15 +138,19 @@ export class SquidRun {
     }
   }
 
-  /** `squid -k parse`: throws with Squid's messages when the configuration is rejected. */
-  public static parse(lab: Lab, configFile: string): string {
+  /**
+   * `squid -k parse` (inside the lab's namespace when given): returns Squid's messages, throws
+   * with them when the configuration is rejected.
+   */
+  public static parse(lab: Lab | undefined, configFile: string): string {
+    const argv = [SQUID, '-k', 'parse', '-f', configFile];
+    const [cmd, ...args] = lab ? ['ip', 'netns', 'exec', lab.name, ...argv] : argv;
     try {
-      return execFileSync('ip', ['netns', 'exec', lab.name, SQUID, '-k', 'parse', '-f', configFile], {
-        encoding: 'utf8',
-        stdio: 'pipe',
-      });
+      const r = spawnSync(cmd, args, { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(r.stderr);
+      return r.stderr + r.stdout;
     } catch (e: any) {
-      throw new Error(`squid -k parse rejected ${configFile}:\n${e.stderr}`);
+      throw new Error(`squid -k parse rejected ${configFile}:\n${e.message}`);
     }
   }
 
