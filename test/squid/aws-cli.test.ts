@@ -94,6 +94,7 @@ describeWithRealSquid('the AWS CLI v2 through the rendered Squid configuration',
     expect(r.status).toBe(403);
     expect(r.body).toMatch(/^HTTP\/1\.1 403 Forbidden/);
     expect(r.body).toMatch(/\r\nX-Egress-Denied-By: destination-not-allowed\r\n/i);
+    expect(r.body).not.toMatch(/\r\nX-Cache/i);
     expect(r.reachedUpstream).toBe(false);
   });
 });

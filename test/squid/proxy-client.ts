@@ -113,7 +113,11 @@ export async function proxyRequest(call: ProxyCall): Promise<ProxyResult> {
     sock.write(`CONNECT ${call.target} HTTP/1.1\r\nHost: ${call.hostHeader ?? call.target}\r\n\r\n`);
     const head = await readHead(sock);
     const status = parseStatus(head);
-    if (status !== 200) return { status, body: head, reachedUpstream: false, error: `CONNECT answered ${status ?? head.slice(0, 40)}` };
+    if (status !== 200) {
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+      const body = length > 0 ? await readBytes(sock, length) : '';
+      return { status, body: head + body, reachedUpstream: false, error: `CONNECT answered ${status ?? head.slice(0, 40)}` };
+    }
     if (call.raw !== undefined) {
       sock.write(call.raw);
       const text = await readAll(sock);
@@ -168,6 +172,26 @@ function readHead(sock: net.Socket): Promise<string> {
     };
     sock.on('data', onData);
     sock.once('close', () => resolve(buf.toString('latin1')));
+  });
+}
+
+/** Read exactly `n` bytes (or until close). */
+function readBytes(sock: net.Socket, n: number): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const done = () => {
+      sock.off('data', onData);
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    };
+    const onData = (d: Buffer) => {
+      chunks.push(d);
+      got += d.length;
+      if (got >= n) done();
+    };
+    sock.on('data', onData);
+    sock.once('close', done);
+    sock.resume();
   });
 }
 
