@@ -273,6 +273,13 @@ describeWithRealSquid('real Squid and evaluate() agree on the request corpus', (
           const want = `${decision.rule}${decision.audited ? '+audit' : ''}`;
           if (c.rule && decision.rule !== c.rule) ruleMismatches.push(`[${config}] ${c.name}: evaluate() rule ${decision.rule}, expected ${c.rule}`);
           if (!logged.includes(want)) ruleMismatches.push(`[${config}] ${c.name}: access log ${JSON.stringify(logged)}, evaluate() ${want}`);
+          if (c.ppv2) {
+            // The log names the client from the PROXY header (not the NLB) and the endpoint ID.
+            const identity = `client=${c.ppv2.source} endpoint=${c.ppv2.endpointId ? `%01${c.ppv2.endpointId}` : '-'} `;
+            if (!squid.accessLog().slice(logBefore).some((l) => l.includes(identity))) {
+              ruleMismatches.push(`[${config}] ${c.name}: no access-log line with '${identity}'`);
+            }
+          }
         }
       } finally {
         await squid.stop();
