@@ -205,3 +205,73 @@ function readAll(s: net.Socket | tls.TLSSocket): Promise<string> {
     s.resume();
   });
 }
+
+/** Options for {@link openTunnel}. */
+export interface TunnelOptions {
+  readonly proxyHost: string;
+  readonly proxyPort: number;
+  readonly target: string;
+  readonly ca: string;
+  readonly ppv2?: Ppv2Header;
+  readonly timeoutMs?: number;
+}
+
+/** Open a CONNECT tunnel and a TLS session through it; rejects if either fails. */
+export async function openTunnel(o: TunnelOptions): Promise<tls.TLSSocket> {
+  const sock = net.connect({ host: o.proxyHost, port: o.proxyPort });
+  sock.on('error', () => {});
+  const timer = setTimeout(() => sock.destroy(new Error('tunnel timeout')), o.timeoutMs ?? 15_000);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      sock.once('connect', resolve);
+      sock.once('error', reject);
+    });
+    if (o.ppv2) sock.write(ppv2(o.ppv2));
+    sock.write(`CONNECT ${o.target} HTTP/1.1\r\nHost: ${o.target}\r\n\r\n`);
+    const head = await readHead(sock);
+    if (parseStatus(head) !== 200) throw new Error(`CONNECT ${o.target} answered ${head.split('\r\n')[0] || 'nothing'}`);
+    const t = tls.connect({ socket: sock, servername: o.target.replace(/:\d+$/, ''), ca: o.ca, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      t.once('secureConnect', resolve);
+      t.once('error', reject);
+      t.once('close', () => reject(new Error('closed during TLS handshake')));
+    });
+    t.on('error', () => {});
+    return t;
+  } catch (e) {
+    sock.destroy();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The state of a streaming request on a tunnel (GET /stream on the test upstream). */
+export interface StreamWatch {
+  ticks: number;
+  done: boolean;
+  closedEarly: boolean;
+  readonly finished: Promise<void>;
+}
+
+/** Ask the upstream for a long-lived response over an open tunnel and watch it. */
+export function watchStream(t: tls.TLSSocket, host: string, ms: number, every: number): StreamWatch {
+  const w: any = { ticks: 0, done: false, closedEarly: false };
+  let text = '';
+  w.finished = new Promise<void>((resolve) => {
+    t.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      w.ticks = (text.match(/tick/g) ?? []).length;
+      if (text.includes('done')) {
+        w.done = true;
+        resolve();
+      }
+    });
+    t.once('close', () => {
+      if (!w.done) w.closedEarly = true;
+      resolve();
+    });
+  });
+  t.write(`GET /stream?ms=${ms}&every=${every} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+  return w as StreamWatch;
+}

@@ -97,7 +97,7 @@ export class SquidRun {
     chmodSync(join(dir, 'logs'), 0o777);
     const hostsFile = join(dir, 'hosts');
     writeFileSync(hostsFile, Object.entries(opts.hosts).map(([n, a]) => `${a} ${n}`).join('\n') + '\n', { mode: 0o644 });
-    const conf = SquidConfig.render(policy, {
+    const renderOptions: SquidRenderOptions = {
       listenAddress: lab.proxyAddress,
       configDirectory: join(dir, 'etc'),
       logDirectory: join(dir, 'logs'),
@@ -108,7 +108,8 @@ export class SquidRun {
       // Tests stop Squid often; a production-length drain would only slow them down.
       shutdownLifetime: Duration.seconds(1),
       ...opts,
-    });
+    };
+    const conf = SquidConfig.render(policy, renderOptions);
     SquidRun.write(conf);
     SquidRun.parse(lab, conf.configFile);
     const args = opts.smp ? ['-f', conf.configFile] : ['-N', '-f', conf.configFile];
@@ -116,7 +117,7 @@ export class SquidRun {
     let stderr = '';
     child.stderr?.on('data', (d) => (stderr += d));
     const port = opts.port ?? 3128;
-    const run = new SquidRun(lab, conf, child, dir, port, !!opts.smp);
+    const run = new SquidRun(lab, conf, renderOptions, child, dir, port, !!opts.smp);
     try {
       await waitFor('Squid to listen', async () => {
         if (child.exitCode !== null && !opts.smp) throw new Error(`Squid exited (${child.exitCode}): ${stderr}\n${run.cacheLog()}`);
@@ -156,12 +157,19 @@ export class SquidRun {
 
   private constructor(
     public readonly lab: Lab,
-    public readonly conf: SquidConfiguration,
+    public conf: SquidConfiguration,
+    /** The options this run rendered with, to render a changed policy for the same paths. */
+    public readonly renderOptions: SquidRenderOptions,
     private readonly child: ChildProcess,
     public readonly dir: string,
     public readonly port: number,
     private readonly smp: boolean,
   ) {}
+
+  /** PID of the Squid process (-N runs). */
+  public get pid(): number {
+    return this.child.pid!;
+  }
 
   public get address(): string {
     return this.lab.proxyAddress;
@@ -182,11 +190,22 @@ export class SquidRun {
     return existsSync(f) ? Number(readFileSync(f, 'utf8').trim()) : undefined;
   }
 
-  /** Apply new files the way instances do: `squid -k parse`, then `squid -k reconfigure`. */
+  /**
+   * Apply new files the way instances do: keep the live files, write the new ones, run
+   * `squid -k parse`; if it fails, put the old files back and throw (the running Squid keeps its
+   * old configuration), otherwise `squid -k reconfigure`.
+   */
   public reconfigure(conf: SquidConfiguration): void {
+    const previous = this.conf.files.map((f) => ({ ...f, content: existsSync(f.path) ? readFileSync(f.path, 'utf8') : undefined }));
     SquidRun.write(conf);
-    SquidRun.parse(this.lab, conf.configFile);
+    try {
+      SquidRun.parse(this.lab, conf.configFile);
+    } catch (e) {
+      for (const f of previous) if (f.content !== undefined) writeFileSync(f.path, f.content, { mode: parseInt(f.mode, 8) });
+      throw e;
+    }
     this.lab.exec(SQUID, ['-k', 'reconfigure', '-f', conf.configFile]);
+    this.conf = conf;
   }
 
   /** Stop Squid by PID (the -N process, or the SMP master from its PID file) and wait. */

@@ -19,6 +19,22 @@ function handler(kind) {
       const sni = req.socket.servername || '';
       record({ event: 'request', kind, host: req.headers.host || '', sni, method: req.method, url: req.url,
         via: req.headers.via || '', xff: req.headers['x-forwarded-for'] || '' });
+      const stream = /^\/stream\?ms=(\d+)&every=(\d+)/.exec(req.url || '');
+      if (stream) {
+        // A long-lived response: a tick every `every` ms for `ms` ms, then "done".
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        const until = Date.now() + Number(stream[1]);
+        const timer = setInterval(() => {
+          if (Date.now() >= until) {
+            clearInterval(timer);
+            res.end('done\n');
+          } else {
+            res.write('tick\n');
+          }
+        }, Number(stream[2]));
+        res.on('close', () => clearInterval(timer));
+        return;
+      }
       if (req.method === 'POST' && /Action=GetCallerIdentity/.test(body)) {
         res.writeHead(200, { 'content-type': 'text/xml' });
         res.end(`<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>` +
