@@ -10,7 +10,17 @@ const project = new awscdk.AwsCdkConstructLibrary({
   repositoryUrl: 'https://github.com/cdk-private-egress-proxy/cdk-private-egress-proxy.git',
   homepage: 'https://github.com/cdk-private-egress-proxy/cdk-private-egress-proxy',
   license: 'Apache-2.0',
-  keywords: ['awscdk', 'aws-cdk', 'cdk', 'egress', 'proxy', 'squid', 'privatelink', 'allowlist', 'vpc-endpoint-service'],
+  keywords: [
+    'awscdk',
+    'aws-cdk',
+    'cdk',
+    'egress',
+    'proxy',
+    'squid',
+    'privatelink',
+    'allowlist',
+    'vpc-endpoint-service',
+  ],
   stability: 'experimental',
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
@@ -30,7 +40,17 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   // The dev tsconfig sits at the top level under its conventional name.
   tsconfigDevFile: 'tsconfig.dev.json',
+  tsconfigDev: { include: ['.projenrc.ts'], compilerOptions: {} },
 
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'bench', 'examples', 'projenrc'],
+    // Lint everything against the dev tsconfig (it includes src, test and the rest).
+    tsconfigPath: './tsconfig.dev.json',
+    projectService: false,
+    // Lint fails instead of silently rewriting files in CI; run `npx projen eslint --fix` to fix.
+    commandOptions: { fix: false },
+  },
   prettier: true,
   prettierOptions: { settings: { singleQuote: true, printWidth: 120, trailingComma: javascript.TrailingComma.ALL } },
 

@@ -1,3 +1,4 @@
 export * from './egress-policy';
 export * from './aws-endpoints';
 export * from './squid-config';
+export * from './egress-proxy-provider';

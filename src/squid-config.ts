@@ -1,8 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import { EgressMode, EgressPolicy, EgressRule } from './egress-policy';
 import { parseCidr } from './private/cidr';
-import { IP_LITERAL_SQUID_REGEXES } from './private/squid-rules';
 import { LINK_LOCAL, LOCALHOST } from './private/reserved-addresses';
+import { IP_LITERAL_SQUID_REGEXES } from './private/squid-rules';
 
 /**
  * Where and how the rendered Squid configuration runs. Every path is an option, so the very
@@ -175,14 +175,20 @@ export class SquidConfig {
 
     // Squid warns about an empty ACL file; an audit policy may have no domains yet, so an empty
     // list gets one reserved name that can never resolve (RFC 2606 '.invalid').
-    const domainsFile = file('egress-allowed-domains.txt', p.domains.length > 0 ? p.domains : ['egress-allowlist-is-empty.invalid']);
-    const apexFile = p.subdomainOnlyNames.length > 0 ? file('egress-subdomain-only-names.txt', p.subdomainOnlyNames) : undefined;
+    const domainsFile = file(
+      'egress-allowed-domains.txt',
+      p.domains.length > 0 ? p.domains : ['egress-allowlist-is-empty.invalid'],
+    );
+    const apexFile =
+      p.subdomainOnlyNames.length > 0 ? file('egress-subdomain-only-names.txt', p.subdomainOnlyNames) : undefined;
     const workers = this.vcpus;
     const maxFds = Math.ceil((TARGET_CONNECTIONS * 2 * 1.2) / workers / 1024) * 1024;
     const cert = o.certificateFile ?? `${this.dir}/egress-bump.pem`;
     const accessLog = `${this.logDir}/access.log`;
     const cacheLog = `${this.logDir}/cache.log`;
-    const listen = o.listenAddress ? `${o.listenAddress.includes(':') ? `[${o.listenAddress}]` : o.listenAddress}:${this.port}` : `${this.port}`;
+    const listen = o.listenAddress
+      ? `${o.listenAddress.includes(':') ? `[${o.listenAddress}]` : o.listenAddress}:${this.port}`
+      : `${this.port}`;
 
     const c: string[] = [];
     const rule = (r: EgressRule) => `egress_rule_${r.replace(/-/g, '_')}`;
@@ -250,13 +256,19 @@ export class SquidConfig {
     ];
     const chain: Entry[] = [];
     if (audit) chain.push(...hard); // audit: hard denials first, everything else is only annotated
-    if (p.sourceCidrs.length > 0) chain.push({ acls: '!egress_sources', rule: EgressRule.SOURCE_NOT_ALLOWED, on: 'all' });
-    if (p.allowedEndpointIds.length > 0) chain.push({ acls: '!egress_endpoints', rule: EgressRule.ENDPOINT_NOT_ALLOWED, on: 'all' });
+    if (p.sourceCidrs.length > 0) {
+      chain.push({ acls: '!egress_sources', rule: EgressRule.SOURCE_NOT_ALLOWED, on: 'all' });
+    }
+    if (p.allowedEndpointIds.length > 0) {
+      chain.push({ acls: '!egress_endpoints', rule: EgressRule.ENDPOINT_NOT_ALLOWED, on: 'all' });
+    }
     chain.push({ acls: '!egress_tls_ports', rule: EgressRule.PORT_NOT_ALLOWED, on: 'connect' });
     if (p.allowPlainHttp) chain.push({ acls: '!egress_plain_ports', rule: EgressRule.PORT_NOT_ALLOWED, on: 'plain' });
     else chain.push({ acls: 'all', rule: EgressRule.PLAIN_HTTP_NOT_ALLOWED, on: 'plain' });
     chain.push({ acls: 'egress_ip_literal', rule: EgressRule.IP_LITERAL, on: 'all' });
-    if (apexFile) chain.push({ acls: 'egress_subdomain_only_names', rule: EgressRule.DESTINATION_NOT_ALLOWED, on: 'all' });
+    if (apexFile) {
+      chain.push({ acls: 'egress_subdomain_only_names', rule: EgressRule.DESTINATION_NOT_ALLOWED, on: 'all' });
+    }
     chain.push({ acls: '!egress_allowed_domains', rule: EgressRule.DESTINATION_NOT_ALLOWED, on: 'all' });
     if (!audit) chain.push(...hard); // enforce: after the allowlist, so denied names are never resolved
 
@@ -294,16 +306,29 @@ export class SquidConfig {
       'reply_header_add X-Egress-Denied-By "%{egress_rule}note" egress_refused',
     );
 
-    c.push('', '## TLS: peek at the client hello, splice (never decrypt) allowlisted server names, terminate the rest.');
+    c.push(
+      '',
+      '## TLS: peek at the client hello, splice (never decrypt) allowlisted server names, terminate the rest.',
+    );
     c.push('ssl_bump terminate egress_refused', 'ssl_bump peek egress_step1');
     if (apexFile) {
-      c.push(audit ? `ssl_bump splice egress_subdomain_only_sni ${rule(EgressRule.SNI_NOT_ALLOWED)} egress_audit` : `ssl_bump terminate egress_subdomain_only_sni ${rule(EgressRule.SNI_NOT_ALLOWED)}`);
+      c.push(
+        audit
+          ? `ssl_bump splice egress_subdomain_only_sni ${rule(EgressRule.SNI_NOT_ALLOWED)} egress_audit`
+          : `ssl_bump terminate egress_subdomain_only_sni ${rule(EgressRule.SNI_NOT_ALLOWED)}`,
+      );
     }
     c.push('ssl_bump splice egress_allowed_sni');
-    c.push(audit ? `ssl_bump splice all ${rule(EgressRule.SNI_NOT_ALLOWED)} egress_audit` : `ssl_bump terminate all ${rule(EgressRule.SNI_NOT_ALLOWED)}`);
+    c.push(
+      audit
+        ? `ssl_bump splice all ${rule(EgressRule.SNI_NOT_ALLOWED)} egress_audit`
+        : `ssl_bump terminate all ${rule(EgressRule.SNI_NOT_ALLOWED)}`,
+    );
     c.push(
       '# Bytes in a tunnel that are not TLS get an error and never reach the destination.',
-      audit ? `on_unsupported_protocol tunnel all ${rule(EgressRule.NOT_TLS)} egress_audit` : `on_unsupported_protocol respond all ${rule(EgressRule.NOT_TLS)}`,
+      audit
+        ? `on_unsupported_protocol tunnel all ${rule(EgressRule.NOT_TLS)} egress_audit`
+        : `on_unsupported_protocol respond all ${rule(EgressRule.NOT_TLS)}`,
     );
 
     c.push(
@@ -330,7 +355,7 @@ export class SquidConfig {
       `pid_filename ${o.pidFile ?? '/run/squid.pid'}`,
       `coredump_dir ${this.logDir}`,
       '',
-      '## Capacity: one worker per vCPU; two file descriptors per tunnel, 20% headroom over an NLB target\'s 55,000 connections.',
+      "## Capacity: one worker per vCPU; two file descriptors per tunnel, 20% headroom over an NLB target's 55,000 connections.",
       `workers ${workers}`,
       `max_filedescriptors ${maxFds}`,
     );

@@ -6,12 +6,12 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AwsEndpoints, AwsService, EgressPolicy } from '../../src';
 import { makeCertificates, TestCertificates } from './certs';
 import { Lab } from './lab';
 import { proxyRequest } from './proxy-client';
 import { describeWithRealSquid } from './requirements';
 import { SquidRun, Upstream } from './squid-runner';
+import { AwsEndpoints, AwsService, EgressPolicy } from '../../src';
 
 const AWS = '/usr/bin/aws';
 const ACCOUNT = '210987654321';
@@ -59,11 +59,27 @@ describeWithRealSquid('the AWS CLI v2 through the rendered Squid configuration',
       AWS_CONFIG_FILE: join(home, 'config'),
       AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
     };
-    const r = spawnSync('ip', ['netns', 'exec', lab.name, AWS, ...args, '--region', 'us-east-1', '--cli-connect-timeout', '5', '--cli-read-timeout', '10'], {
-      env,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const r = spawnSync(
+      'ip',
+      [
+        'netns',
+        'exec',
+        lab.name,
+        AWS,
+        ...args,
+        '--region',
+        'us-east-1',
+        '--cli-connect-timeout',
+        '5',
+        '--cli-read-timeout',
+        '10',
+      ],
+      {
+        env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
@@ -90,7 +106,12 @@ describeWithRealSquid('the AWS CLI v2 through the rendered Squid configuration',
   });
 
   test('a refused CONNECT gets a plain 403 naming the rule, with no 200 and no TLS first', async () => {
-    const r = await proxyRequest({ proxyHost: squid.address, proxyPort: squid.port, target: 'denied.test:443', ca: certs.ca });
+    const r = await proxyRequest({
+      proxyHost: squid.address,
+      proxyPort: squid.port,
+      target: 'denied.test:443',
+      ca: certs.ca,
+    });
     expect(r.status).toBe(403);
     expect(r.body).toMatch(/^HTTP\/1\.1 403 Forbidden/);
     expect(r.body).toMatch(/\r\nX-Egress-Denied-By: destination-not-allowed\r\n/i);

@@ -14,14 +14,74 @@ export interface TestCertificates {
 
 export function makeCertificates(dir: string, names: string[]): TestCertificates {
   const ossl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  ossl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=pep test CA');
-  ossl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=pep upstream');
+  ossl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=pep test CA',
+  );
+  ossl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+    '-subj',
+    '/CN=pep upstream',
+  );
   const san = names.map((n) => `DNS:${n}`).join(',');
-  writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
-  ossl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'ext.cnf');
-  ossl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'bump.key', '-out', 'bump.crt', '-days', '2', '-subj', '/CN=egress-proxy-bump');
+  writeFileSync(
+    join(dir, 'ext.cnf'),
+    `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`,
+  );
+  ossl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.crt',
+    '-days',
+    '2',
+    '-extfile',
+    'ext.cnf',
+  );
+  ossl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'bump.key',
+    '-out',
+    'bump.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=egress-proxy-bump',
+  );
   const bumpFile = join(dir, 'bump.pem');
-  writeFileSync(bumpFile, readFileSync(join(dir, 'bump.crt'), 'utf8') + readFileSync(join(dir, 'bump.key'), 'utf8'), { mode: 0o644 });
+  writeFileSync(bumpFile, readFileSync(join(dir, 'bump.crt'), 'utf8') + readFileSync(join(dir, 'bump.key'), 'utf8'), {
+    mode: 0o644,
+  });
   return {
     caFile: join(dir, 'ca.crt'),
     ca: readFileSync(join(dir, 'ca.crt'), 'utf8'),

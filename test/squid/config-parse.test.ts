@@ -5,14 +5,35 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AwsEndpoints, AwsService, EgressMode, EgressPolicy, EgressPolicyProps, SquidConfig, SquidRenderOptions } from '../../src';
 import { makeCertificates } from './certs';
 import { describeWithRealSquid } from './requirements';
 import { SquidRun } from './squid-runner';
+import {
+  AwsEndpoints,
+  AwsService,
+  EgressMode,
+  EgressPolicy,
+  EgressPolicyProps,
+  SquidConfig,
+  SquidRenderOptions,
+} from '../../src';
 
 const TEN_THOUSAND = Array.from({ length: 10_000 }, (_, i) => `host-${i}.service-${i % 97}.example.com`);
 const PRESETS = AwsEndpoints.hostnames({
-  services: [AwsService.STS, AwsService.S3, AwsService.SSM, AwsService.SSM_MESSAGES, AwsService.EC2_MESSAGES, AwsService.ECR_API, AwsService.ECR_DKR, AwsService.CLOUDWATCH_LOGS, AwsService.KMS, AwsService.SSO, AwsService.SSO_OIDC, AwsService.IAM],
+  services: [
+    AwsService.STS,
+    AwsService.S3,
+    AwsService.SSM,
+    AwsService.SSM_MESSAGES,
+    AwsService.EC2_MESSAGES,
+    AwsService.ECR_API,
+    AwsService.ECR_DKR,
+    AwsService.CLOUDWATCH_LOGS,
+    AwsService.KMS,
+    AwsService.SSO,
+    AwsService.SSO_OIDC,
+    AwsService.IAM,
+  ],
   regions: ['us-east-1', 'eu-west-1'],
   s3Buckets: ['my-artifacts'],
   ecrAccountIds: ['123456789012'],
@@ -23,10 +44,29 @@ const PRESETS = AwsEndpoints.hostnames({
 const POLICIES: Array<[string, EgressPolicyProps]> = [
   ['enforce, one exact name', { allowedDomains: ['sts.us-east-1.amazonaws.com'] }],
   ['enforce, wildcards of both kinds', { allowedDomains: ['.example.com', '*.example.org', 'example.net'] }],
-  ['enforce, plain HTTP on, extra ports', { allowedDomains: ['example.com'], allowPlainHttp: true, ports: [443, 8443, 9443] }],
-  ['enforce, sources and endpoint IDs', { allowedDomains: ['example.com'], sourceCidrs: ['10.0.0.0/8', '2001:db8::/32'], allowedEndpointIds: ['vpce-0123456789abcdef0'] }],
+  [
+    'enforce, plain HTTP on, extra ports',
+    { allowedDomains: ['example.com'], allowPlainHttp: true, ports: [443, 8443, 9443] },
+  ],
+  [
+    'enforce, sources and endpoint IDs',
+    {
+      allowedDomains: ['example.com'],
+      sourceCidrs: ['10.0.0.0/8', '2001:db8::/32'],
+      allowedEndpointIds: ['vpce-0123456789abcdef0'],
+    },
+  ],
   ['audit, empty allowlist', { mode: EgressMode.AUDIT }],
-  ['audit, everything on', { mode: EgressMode.AUDIT, allowedDomains: ['*.example.com'], allowPlainHttp: true, sourceCidrs: ['10.0.0.0/8'], allowedEndpointIds: ['vpce-0a1b2c3d'] }],
+  [
+    'audit, everything on',
+    {
+      mode: EgressMode.AUDIT,
+      allowedDomains: ['*.example.com'],
+      allowPlainHttp: true,
+      sourceCidrs: ['10.0.0.0/8'],
+      allowedEndpointIds: ['vpce-0a1b2c3d'],
+    },
+  ],
   ['AWS presets', { allowedDomains: PRESETS }],
   ['10,000 domains', { allowedDomains: TEN_THOUSAND }],
 ];
@@ -79,7 +119,12 @@ describeWithRealSquid('squid -k parse accepts every rendered configuration', () 
       logDirectory: join(sub, 'log'),
       certificateFile: bumpFile,
     });
-    SquidRun.write({ ...conf, files: conf.files.map((f) => (f.path === conf.configFile ? { ...f, content: f.content + 'http_access allow no_such_acl\n' } : f)) });
+    SquidRun.write({
+      ...conf,
+      files: conf.files.map((f) =>
+        f.path === conf.configFile ? { ...f, content: f.content + 'http_access allow no_such_acl\n' } : f,
+      ),
+    });
     expect(() => SquidRun.parse(undefined, conf.configFile)).toThrow(/no_such_acl/);
   });
 });

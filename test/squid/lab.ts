@@ -49,12 +49,18 @@ export class Lab {
 
   /** Run a command inside the namespace and return its stdout. */
   public exec(cmd: string, args: string[], env?: NodeJS.ProcessEnv): string {
-    return execFileSync('ip', ['netns', 'exec', this.name, cmd, ...args], { encoding: 'utf8', env: env ?? process.env });
+    return execFileSync('ip', ['netns', 'exec', this.name, cmd, ...args], {
+      encoding: 'utf8',
+      env: env ?? process.env,
+    });
   }
 
   /** Start a long-running process inside the namespace; {@link destroy} stops it by PID. */
   public spawn(cmd: string, args: string[], options: SpawnOptions = {}): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', this.name, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    const child = spawn('ip', ['netns', 'exec', this.name, cmd, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...options,
+    });
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
     return child;
@@ -108,7 +114,10 @@ export class Lab {
     // address must be unreachable, and the link-local test address must be local.
     const route = (addr: string) => {
       try {
-        return execFileSync('ip', ['netns', 'exec', ns, 'ip', 'route', 'get', addr], { encoding: 'utf8', stdio: 'pipe' });
+        return execFileSync('ip', ['netns', 'exec', ns, 'ip', 'route', 'get', addr], {
+          encoding: 'utf8',
+          stdio: 'pipe',
+        });
       } catch (e: any) {
         return String(e.stderr ?? e.message);
       }
@@ -118,7 +127,9 @@ export class Lab {
     const outside = route('192.0.2.1');
     if (!/unreachable/i.test(outside)) throw new Error(`Unsafe lab: the namespace has a route out: ${outside}`);
     const ll = route(this.linkLocalAddress);
-    if (!/^local 169\.254\.233\.2 dev lo/.test(ll)) throw new Error(`Unsafe lab: ${this.linkLocalAddress} is not local to ${ns}: ${ll}`);
+    if (!/^local 169\.254\.233\.2 dev lo/.test(ll)) {
+      throw new Error(`Unsafe lab: ${this.linkLocalAddress} is not local to ${ns}: ${ll}`);
+    }
   }
 }
 

@@ -104,7 +104,9 @@ export async function proxyRequest(call: ProxyCall): Promise<ProxyResult> {
     if (call.ppv2) sock.write(ppv2(call.ppv2));
     if (method !== 'CONNECT') {
       const u = new URL(call.target);
-      sock.write(`${method} ${call.target} HTTP/1.1\r\nHost: ${call.hostHeader ?? u.host}\r\nConnection: close\r\n\r\n`);
+      sock.write(
+        `${method} ${call.target} HTTP/1.1\r\nHost: ${call.hostHeader ?? u.host}\r\nConnection: close\r\n\r\n`,
+      );
       const text = await readAll(sock);
       const status = parseStatus(text);
       const body = text.slice(text.indexOf('\r\n\r\n') + 4);
@@ -116,7 +118,12 @@ export async function proxyRequest(call: ProxyCall): Promise<ProxyResult> {
     if (status !== 200) {
       const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
       const body = length > 0 ? await readBytes(sock, length) : '';
-      return { status, body: head + body, reachedUpstream: false, error: `CONNECT answered ${status ?? head.slice(0, 40)}` };
+      return {
+        status,
+        body: head + body,
+        reachedUpstream: false,
+        error: `CONNECT answered ${status ?? head.slice(0, 40)}`,
+      };
     }
     if (call.raw !== undefined) {
       sock.write(call.raw);
@@ -126,7 +133,12 @@ export async function proxyRequest(call: ProxyCall): Promise<ProxyResult> {
     // Like curl and OpenSSL, send the SNI without a trailing dot (RFC 6066 forbids one).
     const hostName = call.target.replace(/:\d+$/, '').replace(/\.$/, '');
     const servername = call.sni === undefined ? hostName : call.sni;
-    const t = tls.connect({ socket: sock, servername: servername ?? undefined, ca: call.ca, rejectUnauthorized: false });
+    const t = tls.connect({
+      socket: sock,
+      servername: servername ?? undefined,
+      ca: call.ca,
+      rejectUnauthorized: false,
+    });
     t.on('error', () => {});
     try {
       await new Promise<void>((resolve, reject) => {
@@ -229,8 +241,15 @@ export async function openTunnel(o: TunnelOptions): Promise<tls.TLSSocket> {
     if (o.ppv2) sock.write(ppv2(o.ppv2));
     sock.write(`CONNECT ${o.target} HTTP/1.1\r\nHost: ${o.target}\r\n\r\n`);
     const head = await readHead(sock);
-    if (parseStatus(head) !== 200) throw new Error(`CONNECT ${o.target} answered ${head.split('\r\n')[0] || 'nothing'}`);
-    const t = tls.connect({ socket: sock, servername: o.target.replace(/:\d+$/, ''), ca: o.ca, rejectUnauthorized: false });
+    if (parseStatus(head) !== 200) {
+      throw new Error(`CONNECT ${o.target} answered ${head.split('\r\n')[0] || 'nothing'}`);
+    }
+    const t = tls.connect({
+      socket: sock,
+      servername: o.target.replace(/:\d+$/, ''),
+      ca: o.ca,
+      rejectUnauthorized: false,
+    });
     await new Promise<void>((resolve, reject) => {
       t.once('secureConnect', resolve);
       t.once('error', reject);

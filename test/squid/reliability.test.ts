@@ -10,13 +10,13 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
-import { EgressPolicy, EgressPolicyProps, SquidConfig } from '../../src';
 import { makeCertificates, TestCertificates } from './certs';
 import { ALLOWED_DOMAINS, CERT_NAMES, hostsFor } from './fixtures';
 import { Lab } from './lab';
 import { openTunnel, ppv2, Ppv2Header, proxyRequest, ProxyResult, watchStream } from './proxy-client';
 import { describeWithRealSquid } from './requirements';
 import { SquidRun, SquidRunOptions, Upstream, waitFor } from './squid-runner';
+import { EgressPolicy, EgressPolicyProps, SquidConfig } from '../../src';
 
 const VPCE = 'vpce-0123456789abcdef0';
 const tally = { cases: 0, deniedAsExpected: 0, leaked: 0, dropped: 0 };
@@ -39,7 +39,9 @@ describeWithRealSquid('reliability and security against real Squid', () => {
     await upstream?.stop();
     lab?.destroy();
     // eslint-disable-next-line no-console
-    console.log(`reliability: ${tally.cases} cases, ${tally.deniedAsExpected} denied as expected, ${tally.leaked} leaked, ${tally.dropped} tunnels dropped`);
+    console.log(
+      `reliability: ${tally.cases} cases, ${tally.deniedAsExpected} denied as expected, ${tally.leaked} leaked, ${tally.dropped} tunnels dropped`,
+    );
   });
 
   async function start(props: EgressPolicyProps, opts: Partial<SquidRunOptions> = {}): Promise<SquidRun> {
@@ -53,9 +55,20 @@ describeWithRealSquid('reliability and security against real Squid', () => {
   }
 
   /** One request that must be allowed or denied; counted in the summary, leaks checked at the upstream. */
-  async function check(s: SquidRun, expect: 'allow' | 'deny', host: string, extra: { ppv2?: Ppv2Header; raw?: Buffer } = {}): Promise<ProxyResult> {
+  async function check(
+    s: SquidRun,
+    expect: 'allow' | 'deny',
+    host: string,
+    extra: { ppv2?: Ppv2Header; raw?: Buffer } = {},
+  ): Promise<ProxyResult> {
     const before = upstream.accepts();
-    const r = await proxyRequest({ proxyHost: s.address, proxyPort: s.port, target: `${host}:443`, ca: certs.ca, ppv2: extra.ppv2 });
+    const r = await proxyRequest({
+      proxyHost: s.address,
+      proxyPort: s.port,
+      target: `${host}:443`,
+      ca: certs.ca,
+      ppv2: extra.ppv2,
+    });
     await new Promise((res) => setTimeout(res, 100));
     const reached = upstream.accepts() > before;
     tally.cases++;
@@ -79,15 +92,27 @@ describeWithRealSquid('reliability and security against real Squid', () => {
 
     test('source CIDRs judge the header source, not the socket peer', async () => {
       // The socket peer (the test, playing the NLB) is outside sourceCidrs; the header source is inside.
-      expect((await check(squid, 'allow', 'exact.allowed.test', { ppv2: { source: '10.50.3.4', endpointId: VPCE } })).reachedUpstream).toBe(true);
+      expect(
+        (await check(squid, 'allow', 'exact.allowed.test', { ppv2: { source: '10.50.3.4', endpointId: VPCE } }))
+          .reachedUpstream,
+      ).toBe(true);
       // The same peer with a header source outside sourceCidrs is refused.
       const r = await check(squid, 'deny', 'exact.allowed.test', { ppv2: { source: '10.60.3.4', endpointId: VPCE } });
       expect(r.status).toBe(403);
     });
 
     test('the endpoint-ID allowlist admits listed endpoints and refuses others', async () => {
-      expect((await check(squid, 'allow', 'exact.allowed.test', { ppv2: { source: '10.50.3.4', endpointId: VPCE } })).reachedUpstream).toBe(true);
-      expect((await check(squid, 'deny', 'exact.allowed.test', { ppv2: { source: '10.50.3.4', endpointId: 'vpce-0aaaaaaaaaaaaaaa0' } })).status).toBe(403);
+      expect(
+        (await check(squid, 'allow', 'exact.allowed.test', { ppv2: { source: '10.50.3.4', endpointId: VPCE } }))
+          .reachedUpstream,
+      ).toBe(true);
+      expect(
+        (
+          await check(squid, 'deny', 'exact.allowed.test', {
+            ppv2: { source: '10.50.3.4', endpointId: 'vpce-0aaaaaaaaaaaaaaa0' },
+          })
+        ).status,
+      ).toBe(403);
       expect((await check(squid, 'deny', 'exact.allowed.test', { ppv2: { source: '10.50.3.4' } })).status).toBe(403);
     });
 
@@ -114,12 +139,17 @@ describeWithRealSquid('reliability and security against real Squid', () => {
       expect(squid.accessLog().length).toBe(logBefore);
       expect((squid.cacheLog().match(/ERROR|WARNING/g) ?? []).length).toBe(errorsBefore);
       // And the proxy still serves.
-      expect((await check(squid, 'allow', 'exact.allowed.test', { ppv2: { source: '10.50.3.4', endpointId: VPCE } })).reachedUpstream).toBe(true);
+      expect(
+        (await check(squid, 'allow', 'exact.allowed.test', { ppv2: { source: '10.50.3.4', endpointId: VPCE } }))
+          .reachedUpstream,
+      ).toBe(true);
     });
 
     test('the access log records the header source and the endpoint ID', () => {
       const lines = squid.accessLog();
-      expect(lines.some((l) => l.includes(`client=10.50.3.4 endpoint=%01${VPCE} `) && l.includes('rule=allowlisted'))).toBe(true);
+      expect(
+        lines.some((l) => l.includes(`client=10.50.3.4 endpoint=%01${VPCE} `) && l.includes('rule=allowlisted')),
+      ).toBe(true);
       expect(lines.some((l) => l.includes('client=10.60.3.4 ') && l.includes('rule=source-not-allowed'))).toBe(true);
     });
   });
@@ -142,20 +172,49 @@ describeWithRealSquid('reliability and security against real Squid', () => {
     const squid = await start({ allowedDomains: ['exact.allowed.test', 'a.wild.test'] });
     try {
       const tunnels = await Promise.all(
-        Array.from({ length: 60 }, (_, i) => openTunnel({ proxyHost: squid.address, proxyPort: squid.port, target: `${i % 2 ? 'a.wild.test' : 'exact.allowed.test'}:443`, ca: certs.ca })),
+        Array.from({ length: 60 }, (_, i) =>
+          openTunnel({
+            proxyHost: squid.address,
+            proxyPort: squid.port,
+            target: `${i % 2 ? 'a.wild.test' : 'exact.allowed.test'}:443`,
+            ca: certs.ca,
+          }),
+        ),
       );
       const streams = tunnels.map((t, i) => watchStream(t, i % 2 ? 'a.wild.test' : 'exact.allowed.test', 6000, 100));
       await new Promise((r) => setTimeout(r, 1000));
 
       // New allowlist: a.wild.test removed, denied.test added.
-      squid.reconfigure(SquidConfig.render(new EgressPolicy({ allowedDomains: ['exact.allowed.test', 'denied.test'] }), squid.renderOptions));
-      await waitFor('the new policy', async () => (await proxyRequest({ proxyHost: squid.address, proxyPort: squid.port, target: 'denied.test:443', ca: certs.ca })).reachedUpstream, 10_000);
+      squid.reconfigure(
+        SquidConfig.render(
+          new EgressPolicy({ allowedDomains: ['exact.allowed.test', 'denied.test'] }),
+          squid.renderOptions,
+        ),
+      );
+      await waitFor(
+        'the new policy',
+        async () =>
+          (
+            await proxyRequest({
+              proxyHost: squid.address,
+              proxyPort: squid.port,
+              target: 'denied.test:443',
+              ca: certs.ca,
+            })
+          ).reachedUpstream,
+        10_000,
+      );
       expect((await check(squid, 'deny', 'a.wild.test')).status).toBe(403);
       expect((await check(squid, 'allow', 'exact.allowed.test')).reachedUpstream).toBe(true);
 
       // A broken configuration is rejected by parse and never applied; the old one keeps serving.
       const next = SquidConfig.render(new EgressPolicy({ allowedDomains: ['a.wild.test'] }), squid.renderOptions);
-      const broken = { ...next, files: next.files.map((f) => (f.path === next.configFile ? { ...f, content: f.content + 'this_is_not_a_directive on\n' } : f)) };
+      const broken = {
+        ...next,
+        files: next.files.map((f) =>
+          f.path === next.configFile ? { ...f, content: f.content + 'this_is_not_a_directive on\n' } : f,
+        ),
+      };
       expect(() => squid.reconfigure(broken)).toThrow(/squid -k parse rejected/);
       expect(readFileSync(squid.conf.configFile, 'utf8')).not.toMatch(/this_is_not_a_directive/);
       expect((await check(squid, 'deny', 'a.wild.test')).status).toBe(403);
@@ -188,7 +247,15 @@ describeWithRealSquid('reliability and security against real Squid', () => {
       const deadline = Date.now() + 120_000;
       for (let i = 0; i < N && Date.now() < deadline; i += 100) {
         const batch = await Promise.allSettled(
-          Array.from({ length: Math.min(100, N - i) }, () => openTunnel({ proxyHost: squid.address, proxyPort: squid.port, target: 'exact.allowed.test:443', ca: certs.ca, timeoutMs: 30_000 })),
+          Array.from({ length: Math.min(100, N - i) }, () =>
+            openTunnel({
+              proxyHost: squid.address,
+              proxyPort: squid.port,
+              target: 'exact.allowed.test:443',
+              ca: certs.ca,
+              timeoutMs: 30_000,
+            }),
+          ),
         );
         for (const b of batch) b.status === 'fulfilled' ? tunnels.push(b.value) : failures.push(String(b.reason));
       }
@@ -213,7 +280,9 @@ describeWithRealSquid('reliability and security against real Squid', () => {
       expect(tunnels.length).toBe(N);
       expect(dropped).toBe(0);
       // The rendered limit leaves headroom for an NLB target's 55,000 connections at the measured fd cost.
-      expect(squid.conf.maxFileDescriptors * squid.conf.workers).toBeGreaterThanOrEqual(Math.ceil(55_000 * fdsPerTunnel * 1.1));
+      expect(squid.conf.maxFileDescriptors * squid.conf.workers).toBeGreaterThanOrEqual(
+        Math.ceil(55_000 * fdsPerTunnel * 1.1),
+      );
     } finally {
       await stop(squid);
     }
@@ -229,12 +298,18 @@ describeWithRealSquid('reliability and security against real Squid', () => {
       const victim = kids().find((k) => k.name.includes('squid-1'))!;
       process.kill(victim.pid, 'SIGKILL');
       const t0 = Date.now();
-      await waitFor('a new squid-1 worker', () => kids().some((k) => k.name.includes('squid-1') && k.pid !== victim.pid), 30_000);
+      await waitFor(
+        'a new squid-1 worker',
+        () => kids().some((k) => k.name.includes('squid-1') && k.pid !== victim.pid),
+        30_000,
+      );
       const restartMs = Date.now() - t0;
       let ok = 0;
       for (let i = 0; i < 20; i++) if ((await check(squid, 'allow', 'exact.allowed.test')).reachedUpstream) ok++;
       // eslint-disable-next-line no-console
-      console.log(`fault: worker ${victim.pid} killed; replaced after ${restartMs} ms; ${ok}/20 requests served afterwards`);
+      console.log(
+        `fault: worker ${victim.pid} killed; replaced after ${restartMs} ms; ${ok}/20 requests served afterwards`,
+      );
       expect(ok).toBe(20);
       expect((await check(squid, 'deny', 'denied.test')).status).toBe(403);
     } finally {
@@ -261,8 +336,12 @@ describeWithRealSquid('reliability and security against real Squid', () => {
         pos++;
       }, 200);
       // 20 clients with 100 KiB headers, 20 sending garbage, 50 half-open (connect, send nothing).
-      for (let i = 0; i < 20; i++) connect().write(`CONNECT exact.allowed.test:443 HTTP/1.1\r\nX-Big: ${'a'.repeat(100 * 1024)}\r\n\r\n`);
-      for (let i = 0; i < 20; i++) connect().write(Buffer.from(Array.from({ length: 4096 }, (_, j) => (i * 31 + j * 7) % 256)));
+      for (let i = 0; i < 20; i++) {
+        connect().write(`CONNECT exact.allowed.test:443 HTTP/1.1\r\nX-Big: ${'a'.repeat(100 * 1024)}\r\n\r\n`);
+      }
+      for (let i = 0; i < 20; i++) {
+        connect().write(Buffer.from(Array.from({ length: 4096 }, (_, j) => (i * 31 + j * 7) % 256)));
+      }
       for (let i = 0; i < 50; i++) connect();
 
       const timings: number[] = [];
@@ -275,7 +354,9 @@ describeWithRealSquid('reliability and security against real Squid', () => {
       }
       clearInterval(trickle);
       // eslint-disable-next-line no-console
-      console.log(`hostile clients: 140 misbehaving connections open; 20/20 good requests served, slowest ${Math.max(...timings)} ms`);
+      console.log(
+        `hostile clients: 140 misbehaving connections open; 20/20 good requests served, slowest ${Math.max(...timings)} ms`,
+      );
       expect(Math.max(...timings)).toBeLessThan(3000);
     } finally {
       bad.forEach((s) => s.destroy());
@@ -292,7 +373,9 @@ function squidKids(master: number): Array<{ pid: number; name: string }> {
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === master) out.push({ pid: Number(d), name: readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ') });
+      if (ppid === master) {
+        out.push({ pid: Number(d), name: readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ') });
+      }
     } catch {
       /* process gone */
     }

@@ -17,9 +17,13 @@ export function describeWithRealSquid(name: string, fn: () => void): void {
   const missing = TOOLS.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg);
   const problems: string[] = [];
   if (missing.length > 0) {
-    problems.push(`missing ${missing.join(', ')}: run 'sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}'`);
+    problems.push(
+      `missing ${missing.join(', ')}: run 'sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}'`,
+    );
   }
-  if (process.getuid?.() !== 0) problems.push('not root: network namespaces need root (run the test command with sudo)');
+  if (process.getuid?.() !== 0) {
+    problems.push('not root: network namespaces need root (run the test command with sudo)');
+  }
   if (problems.length === 0) {
     describe(name, fn);
   } else if (process.env.CI === 'true') {

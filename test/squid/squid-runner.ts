@@ -3,13 +3,17 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import * as net from 'node:net';
 import { dirname, join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
-import { EgressPolicy, SquidConfig, SquidConfiguration, SquidRenderOptions } from '../../src';
 import { Lab } from './lab';
+import { EgressPolicy, SquidConfig, SquidConfiguration, SquidRenderOptions } from '../../src';
 
 export const SQUID = '/usr/sbin/squid';
 
 /** Poll until `check` is true, or fail after `timeoutMs`. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 15_000,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (await check()) return;
@@ -81,22 +85,28 @@ export interface SquidRunOptions extends SquidRenderOptions {
   readonly smp?: boolean;
 }
 
+let runCounter = 0;
+
 /**
  * Real Squid inside the lab's namespace, with a configuration rendered by the library. The
  * very same renderer output runs here as on an instance; only paths and the listen address
  * differ, and they are render options.
  */
 export class SquidRun {
-  private static counter = 0;
-
   public static async start(lab: Lab, policy: EgressPolicy, opts: SquidRunOptions): Promise<SquidRun> {
-    const dir = join(lab.dir, `squid-${SquidRun.counter++}`);
+    const dir = join(lab.dir, `squid-${runCounter++}`);
     mkdirSync(join(dir, 'logs'), { recursive: true });
     chmodSync(lab.dir, 0o755);
     chmodSync(dir, 0o755);
     chmodSync(join(dir, 'logs'), 0o777);
     const hostsFile = join(dir, 'hosts');
-    writeFileSync(hostsFile, Object.entries(opts.hosts).map(([n, a]) => `${a} ${n}`).join('\n') + '\n', { mode: 0o644 });
+    writeFileSync(
+      hostsFile,
+      Object.entries(opts.hosts)
+        .map(([n, a]) => `${a} ${n}`)
+        .join('\n') + '\n',
+      { mode: 0o644 },
+    );
     const renderOptions: SquidRenderOptions = {
       listenAddress: lab.proxyAddress,
       configDirectory: join(dir, 'etc'),
@@ -120,7 +130,9 @@ export class SquidRun {
     const run = new SquidRun(lab, conf, renderOptions, child, dir, port, !!opts.smp);
     try {
       await waitFor('Squid to listen', async () => {
-        if (child.exitCode !== null && !opts.smp) throw new Error(`Squid exited (${child.exitCode}): ${stderr}\n${run.cacheLog()}`);
+        if (child.exitCode !== null && !opts.smp) {
+          throw new Error(`Squid exited (${child.exitCode}): ${stderr}\n${run.cacheLog()}`);
+        }
         return canConnect(lab.proxyAddress, port);
       });
     } catch (e) {
@@ -196,12 +208,17 @@ export class SquidRun {
    * old configuration), otherwise `squid -k reconfigure`.
    */
   public reconfigure(conf: SquidConfiguration): void {
-    const previous = this.conf.files.map((f) => ({ ...f, content: existsSync(f.path) ? readFileSync(f.path, 'utf8') : undefined }));
+    const previous = this.conf.files.map((f) => ({
+      ...f,
+      content: existsSync(f.path) ? readFileSync(f.path, 'utf8') : undefined,
+    }));
     SquidRun.write(conf);
     try {
       SquidRun.parse(this.lab, conf.configFile);
     } catch (e) {
-      for (const f of previous) if (f.content !== undefined) writeFileSync(f.path, f.content, { mode: parseInt(f.mode, 8) });
+      for (const f of previous) {
+        if (f.content !== undefined) writeFileSync(f.path, f.content, { mode: parseInt(f.mode, 8) });
+      }
       throw e;
     }
     this.lab.exec(SQUID, ['-k', 'reconfigure', '-f', conf.configFile]);
