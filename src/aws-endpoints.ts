@@ -100,6 +100,22 @@ export class AwsService {
     const out: string[] = [];
     const { region, suffix, dualStackSuffix, commercial } = ctx;
     if (commercial) out.push(...(this.options.globalHostnames ?? []));
+    if (this === AwsService.IAM) {
+      // One IAM endpoint per partition (plus FIPS and dual-stack names in the commercial one).
+      if (commercial) {
+        if (ctx.fips) out.push('iam-fips.amazonaws.com');
+        if (ctx.dualStack) out.push('iam.global.api.aws');
+      } else if (region.startsWith('cn-')) {
+        out.push('iam.cn-north-1.amazonaws.com.cn');
+        if (ctx.dualStack) out.push('iam.global.api.amazonwebservices.com.cn');
+      } else if (region.startsWith('us-gov-')) {
+        out.push('iam.us-gov.amazonaws.com');
+      } else {
+        throw new Error(
+          `AwsService.IAM: no known IAM endpoint for region '${region}'; use AwsService.of with globalHostnames`,
+        );
+      }
+    }
     if (this.globalOnly) return out;
     const p = this.endpointPrefix;
     const fips = this.options.fipsPrefix ?? `${p}-fips`;
@@ -119,14 +135,23 @@ export class AwsService {
           'AwsService.ECR_DKR needs ecrAccountIds: registry host names are <account>.dkr.ecr.<region>.amazonaws.com, and a wildcard would let anyone push to their own registry',
         );
       }
-      for (const a of ctx.ecrAccountIds) out.push(`${a}.dkr.ecr.${region}.${suffix}`);
-      if (ctx.fips) for (const a of ctx.ecrAccountIds) out.push(`${a}.dkr.ecr-fips.${region}.${suffix}`);
+      for (const a of ctx.ecrAccountIds) {
+        out.push(`${a}.dkr.ecr.${region}.${suffix}`);
+        if (ctx.fips) out.push(`${a}.dkr.ecr-fips.${region}.${suffix}`);
+        // Dual-stack registries are <account>.dkr-ecr[-fips].<region>.on.aws (documented for the commercial partition).
+        if (ctx.dualStack && commercial) out.push(`${a}.dkr-ecr.${region}.on.aws`);
+        if (ctx.dualStack && ctx.fips && commercial) out.push(`${a}.dkr-ecr-fips.${region}.on.aws`);
+      }
+      // Image layers come from a regional S3 bucket; in us-east-1 through its legacy global name too.
       out.push(`prod-${region}-starport-layer-bucket.s3.${region}.${suffix}`);
+      if (region === 'us-east-1') out.push(`prod-${region}-starport-layer-bucket.s3.${suffix}`);
       return out;
     }
     out.push(`${p}.${region}.${suffix}`);
     if (ctx.fips) out.push(`${fips}.${region}.${suffix}`);
-    if (ctx.dualStack) out.push(`${p}.${region}.${dualStackSuffix}`);
+    // The ECR API's dual-stack name is ecr.<region>.api.aws, not api.ecr.<region>.api.aws.
+    const dualStackPrefix = this === AwsService.ECR_API ? 'ecr' : p;
+    if (ctx.dualStack) out.push(`${dualStackPrefix}.${region}.${dualStackSuffix}`);
     if (ctx.fips && ctx.dualStack) out.push(`${fips}.${region}.${dualStackSuffix}`);
     return out;
   }
@@ -191,8 +216,12 @@ export class AwsEndpoints {
    * Exact host names for the given services in the given regions, sorted and de-duplicated.
    */
   public static hostnames(options: AwsEndpointsOptions): string[] {
-    if (options.services.length === 0) throw new Error('AwsEndpoints.hostnames: services is empty; name at least one AwsService');
-    if (options.regions.length === 0) throw new Error("AwsEndpoints.hostnames: regions is empty; name at least one region (e.g. 'us-east-1')");
+    if (options.services.length === 0) {
+      throw new Error('AwsEndpoints.hostnames: services is empty; name at least one AwsService');
+    }
+    if (options.regions.length === 0) {
+      throw new Error("AwsEndpoints.hostnames: regions is empty; name at least one region (e.g. 'us-east-1')");
+    }
     for (const r of options.regions) {
       if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(r)) {
         throw new Error(`Invalid region '${r}': expected a region code such as 'us-east-1' or 'eu-central-2'`);
@@ -200,9 +229,9 @@ export class AwsEndpoints {
     }
     const buckets = options.s3Buckets ?? [];
     for (const b of buckets) {
-      if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b) || b.includes('..')) {
+      if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b) || b.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(b)) {
         throw new Error(
-          `Invalid S3 bucket name '${b}': 3-63 characters of lower-case letters, digits, '.' and '-', starting and ending with a letter or digit`,
+          `Invalid S3 bucket name '${b}': 3-63 characters of lower-case letters, digits, '.' and '-', starting and ending with a letter or digit, and not an IP address`,
         );
       }
     }

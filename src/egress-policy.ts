@@ -231,7 +231,9 @@ export class EgressPolicy {
 
     const ids = (props.allowedEndpointIds ?? []).map(parseEndpointId);
     if (props.allowedEndpointIds !== undefined && ids.length === 0) {
-      throw new Error('Invalid allowedEndpointIds []: an empty list would deny every client; omit it to allow any endpoint');
+      throw new Error(
+        'Invalid allowedEndpointIds []: an empty list would deny every client; omit it to allow any endpoint',
+      );
     }
     this.allowedEndpointIds = [...new Set(ids)].sort();
     this.endpoints = ids.length > 0 ? new Set(ids) : undefined;
@@ -307,7 +309,9 @@ export class EgressPolicy {
       const h = hard();
       if (h) return { allowed: false, rule: h, audited: false };
       const would = policyRule() ?? tunnelRule();
-      return would ? { allowed: true, rule: would, audited: true } : { allowed: true, rule: EgressRule.ALLOWLISTED, audited: false };
+      return would
+        ? { allowed: true, rule: would, audited: true }
+        : { allowed: true, rule: EgressRule.ALLOWLISTED, audited: false };
     }
     const denied = policyRule() ?? hard() ?? tunnelRule();
     return denied

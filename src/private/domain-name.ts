@@ -49,7 +49,9 @@ export function parseDomainEntry(raw: string): DomainEntry {
     throw new DomainError(`Invalid allowed domain '${input}': ${rule}`);
   };
   if (s.length === 0) fail('it is empty');
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) fail('it is a URL; give the host name only (e.g. "sts.us-east-1.amazonaws.com")');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) {
+    fail('it is a URL; give the host name only (e.g. "sts.us-east-1.amazonaws.com")');
+  }
   if (s.includes('/')) fail('it contains a path or slash; give the host name only');
   if (/^[^:]+:\d*$/.test(s)) fail('it contains a port; ports are set with the `ports` property, not in the domain');
   if (isIpLiteral(s.replace(/^\*?\./, ''))) {

@@ -16,6 +16,7 @@ export class DomainSet {
 
   constructor(entries: DomainEntry[]) {
     const seen = new Map<string, string>();
+    const byName = new Map<string, DomainEntry[]>();
     for (const e of entries) {
       const key = `${e.kind}:${e.name}`;
       const first = seen.get(key);
@@ -24,18 +25,31 @@ export class DomainSet {
         continue;
       }
       seen.set(key, e.input);
+      const list = byName.get(e.name);
+      if (list) list.push(e);
+      else byName.set(e.name, [e]);
       const f = this.flags.get(e.name) ?? { apex: false, subdomains: false };
       if (e.kind !== MatchKind.SUBDOMAINS_ONLY) f.apex = true;
       if (e.kind !== MatchKind.EXACT) f.subdomains = true;
       this.flags.set(e.name, f);
     }
+    const wildcardInput = (name: string) => byName.get(name)!.find((e) => e.kind !== MatchKind.EXACT)!.input;
     // Drop what an ancestor's wildcard already covers.
-    for (const [name, f] of [...this.flags]) {
+    for (const name of [...this.flags.keys()]) {
       const cover = this.coveringAncestor(name);
       if (cover !== undefined) {
         this.flags.delete(name);
-        const what = f.subdomains ? `*.${name}` : name;
-        this.dropped.push(`'${what}' is already covered by '.${cover}' or '*.${cover}' and was dropped`);
+        for (const e of byName.get(name)!) {
+          this.dropped.push(`'${e.input}' is already covered by '${wildcardInput(cover)}' and was dropped`);
+        }
+      }
+    }
+    // `.name` already allows `name` and `*.name`: drop those entries for the same name.
+    for (const [name, list] of byName) {
+      const both = list.find((e) => e.kind === MatchKind.NAME_AND_SUBDOMAINS);
+      if (!this.flags.has(name) || both === undefined) continue;
+      for (const e of list) {
+        if (e !== both) this.dropped.push(`'${e.input}' is already covered by '${both.input}' and was dropped`);
       }
     }
   }
