@@ -290,7 +290,8 @@ export class EgressPolicy {
         if (!this.allowPlainHttp) return EgressRule.PLAIN_HTTP_NOT_ALLOWED;
         if (port !== 80) return EgressRule.PORT_NOT_ALLOWED;
       }
-      if (host === undefined || isIpLiteral(host)) return EgressRule.IP_LITERAL;
+      if (host === undefined) return EgressRule.DESTINATION_NOT_ALLOWED;
+      if (isIpLiteral(host)) return EgressRule.IP_LITERAL;
       if (!this.domainSet.matches(host)) return EgressRule.DESTINATION_NOT_ALLOWED;
       return undefined;
     };

@@ -984,3 +984,15 @@ describe('scale', () => {
     expect(decide(p, host)).toEqual(denied(EgressRule.DESTINATION_NOT_ALLOWED));
   });
 });
+
+describe('edge cases found in review', () => {
+  test('an empty requested host is denied as not allowlisted, not as an IP literal', () => {
+    const policy = new EgressPolicy({ allowedDomains: ['example.com'] });
+    expect(policy.evaluate({ host: '' })).toEqual({ allowed: false, rule: EgressRule.DESTINATION_NOT_ALLOWED, audited: false });
+    expect(policy.evaluate({ host: 'a'.repeat(254) }).rule).toBe(EgressRule.DESTINATION_NOT_ALLOWED);
+  });
+
+  test('a non-numeric port in a domain is reported as a port, not as an IP address', () => {
+    expect(() => new EgressPolicy({ allowedDomains: ['example.com:abc'] })).toThrow(/Invalid allowed domain 'example\.com:abc': it contains a port/);
+  });
+});
