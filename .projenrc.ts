@@ -27,8 +27,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
   projenrcTs: true,
   minNodeVersion: '20.0.0',
 
-  // cdkVersion is the *minimum* supported aws-cdk-lib (peer ^X, dev X).
-  cdkVersion: '2.189.1',
+  // cdkVersion is the *minimum* supported aws-cdk-lib (peer ^X, dev X); tests run against it.
+  // 2.187.0 is the first release with ec2.VpcEndpointService's `allowedRegions`, the newest API
+  // the library uses (checked by bisecting the releases' type definitions).
+  cdkVersion: '2.187.0',
   constructsVersion: '10.5.1',
   jsiiVersion: '~6.0.0',
   typescriptVersion: '~5.8.0',
@@ -36,7 +38,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   // Runtime helpers that are not jsii modules: bundled, never in the public API.
   bundledDeps: ['psl@1.15.0', 'ipaddr.js@2.5.0'],
-  devDeps: ['cdk-nag@^2'],
+  devDeps: ['cdk-nag@^2', '@aws-cdk/integ-tests-alpha@2.187.0-alpha.0', '@aws-cdk/integ-runner@^2'],
 
   // The dev tsconfig sits at the top level under its conventional name.
   tsconfigDevFile: 'tsconfig.dev.json',
@@ -84,6 +86,41 @@ project.addTask('test:squid', {
   description: 'Run the tests against real Squid and the real AWS CLI (needs root for network namespaces)',
   exec: 'jest --runInBand --ci test/squid/ --testPathIgnorePatterns /node_modules/',
   receiveArgs: true,
+});
+
+// The main job: synthesise the example app (no credentials, no lookups).
+project.addTask('synth:example', {
+  description: 'Synthesise the example app to CloudFormation in cdk.out/',
+  exec: 'bash scripts/synth-example.sh',
+});
+
+// README snippets compile in every language jsii targets (fixtures in rosetta/).
+const rosetta = project.addTask('rosetta:extract', {
+  description: 'Compile the README snippets with jsii-rosetta (strict)',
+  exec: 'jsii-rosetta extract --strict --fail',
+});
+project.postCompileTask.spawn(rosetta);
+
+// Integration tests: snapshots are committed and compared without deploying.
+const integEnv = { TS_NODE_PROJECT: 'tsconfig.dev.json' };
+project.addTask('integ:snapshot', {
+  description: 'Check the integration-test snapshots (no deployment)',
+  env: integEnv,
+  exec: 'integ-runner --directory test --language typescript --parallel-regions eu-west-1',
+});
+project.addTask('integ:update', {
+  description: 'Re-create the integration-test snapshots without deploying (review the diff)',
+  env: integEnv,
+  exec: 'integ-runner --directory test --language typescript --parallel-regions eu-west-1 --update-on-failed --dry-run',
+});
+
+// jsii-pacmak generates the Python package and it compiles.
+project.addTask('test:python', {
+  description: 'Generate the Python bindings with jsii-pacmak and byte-compile them',
+  steps: [
+    { exec: 'rm -rf .tmp/pacmak && jsii-pacmak --targets python --code-only --outdir .tmp/pacmak' },
+    { exec: 'python3 -m compileall -q .tmp/pacmak/python' },
+  ],
 });
 
 // CI runs exactly the README's test command.

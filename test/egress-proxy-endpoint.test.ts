@@ -1,0 +1,189 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { EgressPolicy, EgressProxyEndpoint, EgressProxyProvider, EgressProxyService } from '../src';
+
+const SERVICE = 'com.amazonaws.vpce.eu-west-1.vpce-svc-0123456789abcdef0';
+const ENV = { account: '222222222222', region: 'eu-west-1' };
+
+const AZS = ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'];
+
+/** A consumer VPC with no internet route (the closed network): isolated subnets only. */
+function isolatedVpc(stack: Stack, id: string, azs: number) {
+  return new ec2.Vpc(stack, id, {
+    ipAddresses: ec2.IpAddresses.cidr('10.20.0.0/16'),
+    availabilityZones: AZS.slice(0, azs),
+    natGateways: 0,
+    subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+  });
+}
+
+function consumerStack() {
+  const app = new App();
+  const stack = new Stack(app, 'Consumer', { env: ENV });
+  const vpc = isolatedVpc(stack, 'Vpc', 2);
+  return { app, stack, vpc };
+}
+
+test('creates an interface endpoint to the service name on the proxy port, without private DNS', () => {
+  const { stack, vpc } = consumerStack();
+  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE) });
+  Template.fromStack(stack).hasResourceProperties('AWS::EC2::VPCEndpoint', {
+    ServiceName: SERVICE,
+    VpcEndpointType: 'Interface',
+    PrivateDnsEnabled: false,
+  });
+});
+
+test("the endpoint's security group admits the proxy port from the consumer VPC's CIDR by default, and nothing else", () => {
+  const { stack, vpc } = consumerStack();
+  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE) });
+  const t = Template.fromStack(stack);
+  t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+    SecurityGroupIngress: [{ CidrIp: { 'Fn::GetAtt': [Match.stringLikeRegexp('Vpc'), 'CidrBlock'] }, FromPort: 3128, ToPort: 3128, IpProtocol: 'tcp' }],
+    SecurityGroupEgress: [Match.objectLike({ CidrIp: '255.255.255.255/32' })],
+  });
+});
+
+test('given source CIDRs (a VPN range) replace the VPC default, IPv4 and IPv6', () => {
+  const { stack, vpc } = consumerStack();
+  new EgressProxyEndpoint(stack, 'Proxy', {
+    vpc,
+    service: EgressProxyService.fromServiceName(SERVICE),
+    allowedCidrs: ['192.168.10.0/24', '2001:db8:10::/48'],
+  });
+  Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroup', {
+    SecurityGroupIngress: [
+      Match.objectLike({ CidrIp: '192.168.10.0/24', FromPort: 3128 }),
+      Match.objectLike({ CidrIpv6: '2001:db8:10::/48', FromPort: 3128 }),
+    ],
+  });
+});
+
+test('an invalid source CIDR fails with the value and the rule', () => {
+  const { stack, vpc } = consumerStack();
+  expect(
+    () => new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE), allowedCidrs: ['10.0.0.1/8'] }),
+  ).toThrow(/Invalid allowed CIDR '10\.0\.0\.1\/8': it has host bits set; did you mean '10\.0\.0\.0\/8'/);
+});
+
+test('configureInstance sends an instance through the proxy and lets it reach the endpoint', () => {
+  const { stack, vpc } = consumerStack();
+  const instance = new ec2.Instance(stack, 'Client', {
+    vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    instanceType: new ec2.InstanceType('t4g.micro'),
+    machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
+  });
+  const ep = new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE) });
+  ep.configureInstance(instance);
+  const t = Template.fromStack(stack);
+  t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+    FromPort: 3128,
+    ToPort: 3128,
+    SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('ClientInstanceSecurityGroup'), 'GroupId'] },
+  });
+  t.hasResourceProperties('AWS::EC2::Instance', {
+    UserData: { 'Fn::Base64': { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/etc/profile.d/egress-proxy.sh')])] } },
+  });
+});
+
+test('allowClient admits a peer (an Auto Scaling group) to the proxy port', () => {
+  const { stack, vpc } = consumerStack();
+  const asg = new autoscaling.AutoScalingGroup(stack, 'Clients', {
+    vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    launchTemplate: new ec2.LaunchTemplate(stack, 'Template', {
+      instanceType: new ec2.InstanceType('t4g.micro'),
+      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
+      securityGroup: new ec2.SecurityGroup(stack, 'ClientsSg', { vpc }),
+    }),
+  });
+  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE) }).allowClient(asg);
+  Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+    FromPort: 3128,
+    SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('ClientsSg'), 'GroupId'] },
+  });
+});
+
+test('a friendly DNS name creates a private hosted zone and an alias record to the endpoint', () => {
+  const { stack, vpc } = consumerStack();
+  const ep = new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE), dnsName: 'proxy.egress.internal' });
+  const t = Template.fromStack(stack);
+  t.hasResourceProperties('AWS::Route53::HostedZone', { Name: 'egress.internal.', VPCs: [Match.objectLike({})] });
+  t.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'proxy.egress.internal.', Type: 'A', AliasTarget: Match.objectLike({}) });
+  expect(ep.proxyUrl).toBe('http://proxy.egress.internal:3128');
+});
+
+test('without a DNS name the proxy URL uses the regional endpoint DNS name', () => {
+  const { stack, vpc } = consumerStack();
+  const ep = new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE) });
+  expect(stack.resolve(ep.proxyUrl)).toEqual({
+    'Fn::Join': ['', ['http://', { 'Fn::Select': [1, { 'Fn::Split': [':', { 'Fn::Select': [0, { 'Fn::GetAtt': [expect.stringMatching(/^ProxyEndpoint/), 'DnsEntries'] }] }] }] }, ':3128']],
+  });
+});
+
+test('stack outputs carry the proxy URL and a copy-paste export line', () => {
+  const { stack, vpc } = consumerStack();
+  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE), dnsName: 'proxy.egress.internal' });
+  const t = Template.fromStack(stack);
+  t.hasOutput('*', { Value: 'http://proxy.egress.internal:3128' });
+  t.hasOutput('*', { Value: Match.stringLikeRegexp('^export HTTPS_PROXY=http://proxy\\.egress\\.internal:3128 .*NO_PROXY=169\\.254\\.169\\.254') });
+});
+
+test('the service name can come from an SSM parameter, read at deploy time', () => {
+  const { stack, vpc } = consumerStack();
+  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromSsmParameter('/egress-proxy/service-name') });
+  const t = Template.fromStack(stack);
+  t.hasParameter('*', { Type: 'AWS::SSM::Parameter::Value<String>', Default: '/egress-proxy/service-name' });
+  t.hasResourceProperties('AWS::EC2::VPCEndpoint', { ServiceName: { Ref: Match.anyValue() } });
+});
+
+test('a malformed service name fails with the value and the expected form', () => {
+  expect(() => EgressProxyService.fromServiceName('vpce-svc-123')).toThrow(/Invalid endpoint service name 'vpce-svc-123': expected 'com\.amazonaws\.vpce\.<region>\.vpce-svc-/);
+});
+
+test('a port that differs from the service port fails', () => {
+  const { stack, vpc } = consumerStack();
+  expect(() => new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE, 3128), port: 8080 })).toThrow(
+    /Invalid port 8080: the proxy service listens on 3128/,
+  );
+});
+
+test('a service in another account warns that Availability Zones are matched by AZ ID and could not be checked', () => {
+  const { stack, vpc } = consumerStack();
+  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE) });
+  Annotations.fromStack(stack).hasWarning('/Consumer/Proxy', Match.stringLikeRegexp('matched by AZ ID'));
+});
+
+describe('with the provider in the same app and account', () => {
+  function pair(consumerAzs: number) {
+    const app = new App();
+    const stack = new Stack(app, 'Both', { env: ENV });
+    const providerVpc = new ec2.Vpc(stack, 'ProviderVpc', { availabilityZones: AZS.slice(0, 2), natGateways: 1 });
+    const provider = new EgressProxyProvider(stack, 'Provider', {
+      vpc: providerVpc,
+      policy: new EgressPolicy({ allowedDomains: ['sts.eu-west-1.amazonaws.com'] }),
+    });
+    const vpc = isolatedVpc(stack, 'ConsumerVpc', consumerAzs);
+    return { stack, provider, vpc };
+  }
+
+  test('uses the provider service name and port, with no AZ warning', () => {
+    const { stack, provider, vpc } = pair(2);
+    new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromProvider(provider) });
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      ServiceName: Match.anyValue(),
+      VpcEndpointType: 'Interface',
+    });
+    expect(Annotations.fromStack(stack).findWarning('/Both/Proxy', Match.stringLikeRegexp('AZ ID'))).toEqual([]);
+  });
+
+  test('subnets in an AZ the provider does not serve fail with the AZ names', () => {
+    const { stack, provider, vpc } = pair(3);
+    expect(() => new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromProvider(provider) })).toThrow(
+      /Invalid subnets: the endpoint would have network interfaces in eu-west-1c, where the proxy service has no targets/,
+    );
+  });
+});
