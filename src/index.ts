@@ -5,3 +5,4 @@ export * from './egress-proxy-provider';
 export * from './client-settings';
 export * from './egress-proxy-service';
 export * from './egress-proxy-endpoint';
+export * from './private-egress-proxy';

@@ -1,0 +1,146 @@
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Construct } from 'constructs';
+import { EgressMode, EgressPolicy } from './egress-policy';
+import { EgressProxyEndpoint, EgressProxyEndpointOptions } from './egress-proxy-endpoint';
+import { EgressProxyProvider, EgressProxyProviderOptions } from './egress-proxy-provider';
+import { EgressProxyService } from './egress-proxy-service';
+
+/**
+ * Properties of a {@link PrivateEgressProxy}.
+ */
+export interface PrivateEgressProxyProps {
+  /**
+   * The provider VPC: the proxy fleet and its load balancer run here, in subnets with a route to
+   * the internet (a NAT gateway).
+   */
+  readonly vpc: ec2.IVpc;
+  /**
+   * Destination host names the proxy may reach (see {@link EgressPolicyProps.allowedDomains}).
+   * Give either this or `policy`.
+   * @default - none: `policy` must be given
+   */
+  readonly allowedDomains?: string[];
+  /**
+   * The full policy (ports, plain HTTP, sources, endpoint IDs, mode). Give either this or
+   * `allowedDomains`.
+   * @default - a policy built from `allowedDomains` and `sourceCidrs`
+   */
+  readonly policy?: EgressPolicy;
+  /**
+   * Client networks that may use the proxy: the consumer endpoint's security group admits them,
+   * and (when the policy is built from `allowedDomains`) the proxy itself checks them against
+   * the client address that PROXY protocol v2 carries. Add the ranges of networks that reach the
+   * endpoint over VPN here.
+   * @default - the consumer VPC's CIDR block
+   */
+  readonly sourceCidrs?: string[];
+  /**
+   * Where clients are: the VPC of the interface endpoint.
+   * @default - `vpc` (the seed topology: provider and clients in one VPC)
+   */
+  readonly consumerVpc?: ec2.IVpc;
+  /**
+   * Subnets of the consumer endpoint.
+   * @default - the consumer VPC's private subnets
+   */
+  readonly consumerSubnets?: ec2.SubnetSelection;
+  /**
+   * The proxy port.
+   * @default 3128
+   */
+  readonly port?: number;
+  /**
+   * Instances at least.
+   * @default 2
+   */
+  readonly minCapacity?: number;
+  /**
+   * Instances at most.
+   * @default 4
+   */
+  readonly maxCapacity?: number;
+  /**
+   * The proxy instance type.
+   * @default - `c7gn.medium` (see `EgressProxyProviderProps.instanceType`)
+   */
+  readonly instanceType?: ec2.InstanceType;
+  /**
+   * A friendly DNS name for the proxy in a private hosted zone of the consumer VPC.
+   * @default 'proxy.egress.internal'
+   */
+  readonly dnsName?: string;
+  /**
+   * Everything else for the provider side; the properties above win over the same ones here.
+   * @default - the provider's defaults
+   */
+  readonly providerOptions?: EgressProxyProviderOptions;
+  /**
+   * Everything else for the consumer side; the properties above win over the same ones here.
+   * @default - the endpoint's defaults
+   */
+  readonly endpointOptions?: EgressProxyEndpointOptions;
+}
+
+/**
+ * The whole egress topology in one call: a hardened Squid fleet behind an internal NLB,
+ * published as a PrivateLink endpoint service, and an interface endpoint for clients, with a
+ * friendly DNS name and generated client settings.
+ *
+ * @example
+ * const egress = new PrivateEgressProxy(this, 'Egress', {
+ *   vpc,
+ *   allowedDomains: AwsEndpoints.hostnames({ services: [AwsService.STS], regions: ['eu-west-1'] }),
+ * });
+ * egress.endpoint.configureInstance(buildAgent);
+ */
+export class PrivateEgressProxy extends Construct implements ec2.IConnectable {
+  /** The provider side: fleet, load balancer, endpoint service. */
+  public readonly provider: EgressProxyProvider;
+  /** The consumer side: interface endpoint, security group, DNS name, client settings. */
+  public readonly endpoint: EgressProxyEndpoint;
+  /** The policy the proxy enforces. */
+  public readonly policy: EgressPolicy;
+  /** `http://<dns name>:<port>`: the value for `HTTPS_PROXY` and `HTTP_PROXY`. */
+  public readonly proxyUrl: string;
+  /** The consumer endpoint's security group (clients connect here). */
+  public readonly connections: ec2.Connections;
+
+  constructor(scope: Construct, id: string, props: PrivateEgressProxyProps) {
+    super(scope, id);
+    if ((props.allowedDomains === undefined) === (props.policy === undefined)) {
+      throw new Error(
+        props.policy
+          ? 'Give either allowedDomains or policy, not both: put the domains into the policy'
+          : 'Give allowedDomains (the host names the proxy may reach) or a full policy',
+      );
+    }
+    const consumerVpc = props.consumerVpc ?? props.vpc;
+    this.policy =
+      props.policy ??
+      new EgressPolicy({
+        allowedDomains: props.allowedDomains,
+        sourceCidrs: props.sourceCidrs,
+        mode: EgressMode.ENFORCE,
+      });
+
+    this.provider = new EgressProxyProvider(this, 'Provider', {
+      ...props.providerOptions,
+      vpc: props.vpc,
+      policy: this.policy,
+      port: props.port ?? props.providerOptions?.port,
+      minCapacity: props.minCapacity ?? props.providerOptions?.minCapacity,
+      maxCapacity: props.maxCapacity ?? props.providerOptions?.maxCapacity,
+      instanceType: props.instanceType ?? props.providerOptions?.instanceType,
+    });
+    this.endpoint = new EgressProxyEndpoint(this, 'Endpoint', {
+      ...props.endpointOptions,
+      vpc: consumerVpc,
+      service: EgressProxyService.fromProvider(this.provider),
+      subnets: props.consumerSubnets ?? props.endpointOptions?.subnets,
+      allowedCidrs: props.sourceCidrs ?? props.endpointOptions?.allowedCidrs,
+      dnsName: props.dnsName ?? props.endpointOptions?.dnsName ?? 'proxy.egress.internal',
+    });
+    this.proxyUrl = this.endpoint.proxyUrl;
+    this.connections = this.endpoint.connections;
+  }
+}
