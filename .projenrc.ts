@@ -74,7 +74,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   publishToNuget: { dotNetNamespace: 'CdkPrivateEgressProxy', packageId: 'CdkPrivateEgressProxy' },
   publishToGo: { moduleName: 'github.com/cdk-private-egress-proxy/cdk-private-egress-proxy-go' },
 
-  gitignore: ['/.tmp/', '/cdk.out/'],
+  gitignore: ['/.tmp/', '/cdk.out/', '.jsii.tabl.json', '/test/cdk-integ.out.*'],
 });
 
 for (const p of ['/scripts/', '/.ci/', '/docs/', '/bench/', '/examples/', '/rosetta/']) {

@@ -33,10 +33,14 @@ section "projen synth (generated files must be up to date)"
 npx projen default
 section "jsii compile"
 npx projen compile
-section "API.md (jsii-docgen)"
+section "API.md (jsii-docgen) and README snippets (jsii-rosetta --strict)"
 npx projen post-compile
 section "Unit tests and lint"
 npx projen test
+section "Integration-test snapshots (no deployment)"
+npx projen integ:snapshot
+section "Python bindings (jsii-pacmak) compile"
+npx projen test:python
 section "Real Squid and the real AWS CLI"
 npx projen test:squid
 
