@@ -40,6 +40,16 @@ export class ExampleStack extends Stack {
   }
 }
 
+/**
+ * VPC flow logs (accepted and rejected traffic) to CloudWatch Logs: with the proxy's access log,
+ * the record of what tried to leave the network by another way.
+ */
+export function exampleFlowLogs(): { [id: string]: ec2.FlowLogOptions } {
+  return {
+    FlowLogs: { destination: ec2.FlowLogDestination.toCloudWatchLogs(), trafficType: ec2.FlowLogTrafficType.ALL },
+  };
+}
+
 /** (a) The seed's topology: proxy subnets with a NAT route, clients in isolated subnets, one call. */
 export class SingleAccountStack extends ExampleStack {
   public readonly egress: PrivateEgressProxy;
@@ -48,6 +58,7 @@ export class SingleAccountStack extends ExampleStack {
     const vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
       natGateways: 2,
+      flowLogs: exampleFlowLogs(),
       subnetConfiguration: [
         { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
         { name: 'proxy', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
@@ -67,7 +78,7 @@ export class ProviderStack extends ExampleStack {
   public readonly provider: EgressProxyProvider;
   constructor(scope: Construct, id: string, props: StackProps) {
     super(scope, id, props);
-    const vpc = new ec2.Vpc(this, 'Vpc', { maxAzs: 2, natGateways: 2 });
+    const vpc = new ec2.Vpc(this, 'Vpc', { maxAzs: 2, natGateways: 2, flowLogs: exampleFlowLogs() });
     this.provider = new EgressProxyProvider(this, 'Proxy', {
       vpc,
       policy: new EgressPolicy({ allowedDomains: ALLOWED }),
@@ -86,6 +97,7 @@ export class ConsumerStack extends ExampleStack {
       ipAddresses: ec2.IpAddresses.cidr('10.20.0.0/16'),
       maxAzs: 2,
       natGateways: 0,
+      flowLogs: exampleFlowLogs(),
       subnetConfiguration: [{ name: 'clients', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
     });
     // The service name, copied from account A's parameter into this account's (or paste it in

@@ -47,7 +47,9 @@ export class ClientSettings {
   ) {
     for (const h of noProxy) {
       if (/[\s,]/.test(h) || h.includes('/')) {
-        throw new Error(`Invalid noProxy entry '${h}': one host name or address per entry, no CIDRs (botocore does not support them)`);
+        throw new Error(
+          `Invalid noProxy entry '${h}': one host name or address per entry, no CIDRs (botocore does not support them)`,
+        );
       }
     }
   }
@@ -70,7 +72,12 @@ export class ClientSettings {
   /** A shell line that sets the environment: `export HTTPS_PROXY=… HTTP_PROXY=… …`. */
   public exportCommand(): string {
     const env = this.environment();
-    return 'export ' + Object.keys(env).map((k) => `${k}=${env[k]}`).join(' ');
+    return (
+      'export ' +
+      Object.keys(env)
+        .map((k) => `${k}=${env[k]}`)
+        .join(' ')
+    );
   }
 
   /**

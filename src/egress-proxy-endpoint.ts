@@ -5,9 +5,10 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
-import { EgressProxyService } from './egress-proxy-service';
 import { ClientSettings } from './client-settings';
+import { EgressProxyService } from './egress-proxy-service';
 import { parseCidr } from './private/cidr';
+import { acknowledgeNagFindings } from './private/nag';
 
 /**
  * Options of an {@link EgressProxyEndpoint}, without the VPC and the service (the
@@ -97,14 +98,18 @@ export class EgressProxyEndpoint extends Construct implements ec2.IConnectable {
       throw new Error(`Invalid port ${this.port}: ports must be whole numbers from 1 to 65535`);
     }
     if (props.port !== undefined && props.port !== service.port) {
-      throw new Error(`Invalid port ${props.port}: the proxy service listens on ${service.port}; the endpoint must use the same port`);
+      throw new Error(
+        `Invalid port ${props.port}: the proxy service listens on ${service.port}; the endpoint must use the same port`,
+      );
     }
     const cidrs = (props.allowedCidrs ?? []).map((c) =>
       Token.isUnresolved(c) ? c : parseCidr(c, 'allowed CIDR').text,
     );
 
     const subnets = props.vpc.selectSubnets(props.subnets ?? defaultSubnets(props.vpc));
-    if (subnets.subnets.length === 0) throw new Error('Invalid subnets: the selection matches no subnets of the consumer VPC');
+    if (subnets.subnets.length === 0) {
+      throw new Error('Invalid subnets: the selection matches no subnets of the consumer VPC');
+    }
     this.checkAvailabilityZones(subnets.availabilityZones, service.availabilityZones, service.account);
 
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
@@ -128,12 +133,34 @@ export class EgressProxyEndpoint extends Construct implements ec2.IConnectable {
       this.connections.allowFrom(peer, ec2.Port.tcp(this.port), 'Proxy clients');
     }
     for (const p of peers) this.connections.allowDefaultPortFrom(p, 'Proxy clients');
+    // cdk-nag's AwsSolutions-EC23 (no 0.0.0.0/0 ingress) cannot read an Fn::GetAtt CIDR and
+    // reports a validation failure instead of a result. Acknowledge that only when the unreadable
+    // rule is the consumer VPC's own CIDR block and no literal rule is open to the world (rules
+    // added later through `connections` are the caller's to check).
+    const vpcCidr = props.vpc.vpcCidrBlock;
+    const unresolved = ingress.filter((c) => Token.isUnresolved(c));
+    if (
+      unresolved.length > 0 &&
+      unresolved.every((c) => c === vpcCidr) &&
+      !ingress.some((c) => !Token.isUnresolved(c) && /\/0$/.test(c))
+    ) {
+      acknowledgeNagFindings(securityGroup, [
+        {
+          id: 'CdkNagValidationFailure',
+          reason:
+            "The ingress rule that cdk-nag cannot resolve is the consumer VPC's own CIDR block (Fn::GetAtt on the VPC), never 0.0.0.0/0 or ::/0.",
+          appliesTo: ['AwsSolutions-EC23'],
+        },
+      ]);
+    }
 
     this.endpointId = this.endpoint.vpcEndpointId;
     if (props.dnsName !== undefined) {
       const name = props.dnsName.replace(/\.$/, '').toLowerCase();
       if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(name)) {
-        throw new Error(`Invalid dnsName '${props.dnsName}': a host name with at least two labels, e.g. 'proxy.egress.internal'`);
+        throw new Error(
+          `Invalid dnsName '${props.dnsName}': a host name with at least two labels, e.g. 'proxy.egress.internal'`,
+        );
       }
       this.hostedZone =
         props.hostedZone ??
@@ -152,7 +179,10 @@ export class EgressProxyEndpoint extends Construct implements ec2.IConnectable {
     this.clientSettings = ClientSettings.forProxyUrl(this.proxyUrl);
 
     if (props.outputs ?? true) {
-      new CfnOutput(this, 'ProxyUrl', { description: 'HTTPS_PROXY / HTTP_PROXY for clients of the egress proxy', value: this.proxyUrl });
+      new CfnOutput(this, 'ProxyUrl', {
+        description: 'HTTPS_PROXY / HTTP_PROXY for clients of the egress proxy',
+        value: this.proxyUrl,
+      });
       new CfnOutput(this, 'ExportCommand', {
         description: 'Paste into a shell to send the AWS CLI and SDKs through the egress proxy',
         value: this.clientSettings.exportCommand(),
@@ -193,7 +223,11 @@ export class EgressProxyEndpoint extends Construct implements ec2.IConnectable {
     this.clientSettings.applyToContainer(container);
   }
 
-  private checkAvailabilityZones(consumerAzs: string[], providerAzs: string[] | undefined, providerAccount: string | undefined): void {
+  private checkAvailabilityZones(
+    consumerAzs: string[],
+    providerAzs: string[] | undefined,
+    providerAccount: string | undefined,
+  ): void {
     // AZ names only mean the same zone within one account. Equal strings (tokens included, e.g.
     // the same VPC's zones) are the same zone; distinct unresolved names cannot be compared.
     if (providerAzs !== undefined && providerAccount !== undefined && providerAccount === Stack.of(this).account) {
@@ -214,5 +248,7 @@ export class EgressProxyEndpoint extends Construct implements ec2.IConnectable {
 }
 
 function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
-  return vpc.privateSubnets.length > 0 ? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } : { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+  return vpc.privateSubnets.length > 0
+    ? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }
+    : { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
 }

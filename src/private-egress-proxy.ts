@@ -1,9 +1,12 @@
+import { CfnResource, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { Construct } from 'constructs';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct, IConstruct } from 'constructs';
 import { EgressMode, EgressPolicy } from './egress-policy';
 import { EgressProxyEndpoint, EgressProxyEndpointOptions } from './egress-proxy-endpoint';
 import { EgressProxyProvider, EgressProxyProviderOptions } from './egress-proxy-provider';
 import { EgressProxyService } from './egress-proxy-service';
+import { acknowledgeNagFindings, NagAcknowledgement } from './private/nag';
 
 /**
  * Properties of a {@link PrivateEgressProxy}.
@@ -86,6 +89,11 @@ export interface PrivateEgressProxyProps {
  * published as a PrivateLink endpoint service, and an interface endpoint for clients, with a
  * friendly DNS name and generated client settings.
  *
+ * The endpoint service requires acceptance (unless `providerOptions.acceptanceRequired` is
+ * false); the construct accepts its own endpoint at deployment with a small `AwsCustomResource`
+ * (`ec2:AcceptVpcEndpointConnections` on this service only). Other endpoints still wait for the
+ * service owner.
+ *
  * @example
  * const egress = new PrivateEgressProxy(this, 'Egress', {
  *   vpc,
@@ -114,6 +122,17 @@ export class PrivateEgressProxy extends Construct implements ec2.IConnectable {
           : 'Give allowedDomains (the host names the proxy may reach) or a full policy',
       );
     }
+    if (props.policy === undefined) {
+      for (const c of props.sourceCidrs ?? []) {
+        if (Token.isUnresolved(c)) {
+          throw new Error(
+            `Invalid sourceCidrs entry '${c}': the proxy's own source check is rendered into its configuration at synth, ` +
+              "so it needs literal CIDR blocks (e.g. '10.0.0.0/16'). Omit sourceCidrs to admit the consumer VPC's CIDR, " +
+              'or put the token into endpointOptions.allowedCidrs (the security group only)',
+          );
+        }
+      }
+    }
     const consumerVpc = props.consumerVpc ?? props.vpc;
     this.policy =
       props.policy ??
@@ -140,7 +159,61 @@ export class PrivateEgressProxy extends Construct implements ec2.IConnectable {
       allowedCidrs: props.sourceCidrs ?? props.endpointOptions?.allowedCidrs,
       dnsName: props.dnsName ?? props.endpointOptions?.dnsName ?? 'proxy.egress.internal',
     });
+    if (props.providerOptions?.acceptanceRequired ?? true) this.acceptOwnEndpoint();
     this.proxyUrl = this.endpoint.proxyUrl;
     this.connections = this.endpoint.connections;
   }
+
+  /**
+   * The endpoint service requires acceptance, and nobody else would accept this construct's own
+   * endpoint: it would stay `pendingAcceptance` and carry no traffic. Accept exactly this
+   * endpoint at deployment (same account, so the owner may); other endpoints still wait for the
+   * service owner.
+   */
+  private acceptOwnEndpoint(): void {
+    const service = this.provider.endpointService;
+    const call: cr.AwsSdkCall = {
+      service: 'EC2',
+      action: 'acceptVpcEndpointConnections',
+      parameters: { ServiceId: service.vpcEndpointServiceId, VpcEndpointIds: [this.endpoint.endpointId] },
+      physicalResourceId: cr.PhysicalResourceId.of(this.endpoint.endpointId),
+    };
+    const accept = new cr.AwsCustomResource(this, 'AcceptEndpoint', {
+      onUpdate: call, // also the create call; a replaced endpoint has a new ID and is accepted again
+      policy: cr.AwsCustomResourcePolicy.fromSdkCalls({
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'ec2',
+            resource: 'vpc-endpoint-service',
+            resourceName: service.vpcEndpointServiceId,
+          }),
+        ],
+      }),
+      installLatestAwsSdk: false,
+    });
+    // The provider function is aws-cdk-lib's stack-wide singleton for every AwsCustomResource.
+    const fn = Stack.of(this).node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
+    const role = fn?.node.tryFindChild('ServiceRole');
+    if (fn === undefined || role === undefined) {
+      throw new Error(`Cannot find the AwsCustomResource provider function of ${accept.node.path}`);
+    }
+    acknowledgeOnce(role, {
+      id: 'AwsSolutions-IAM4',
+      reason:
+        "AWSLambdaBasicExecutionRole (write the function's own CloudWatch logs) is the fixed role policy aws-cdk-lib gives its AwsCustomResource provider.",
+      appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
+    });
+    acknowledgeOnce(fn, {
+      id: 'AwsSolutions-L1',
+      reason:
+        'The runtime of the AwsCustomResource provider is chosen and updated by aws-cdk-lib; it makes one EC2 API call at deployment.',
+    });
+  }
+}
+
+/** Record a cdk-nag acknowledgement unless the resource already has one for that rule. */
+function acknowledgeOnce(scope: IConstruct, ack: NagAcknowledgement): void {
+  const resource = scope.node.defaultChild as CfnResource | undefined;
+  const existing: Array<{ id: string }> = resource?.getMetadata('cdk_nag')?.rules_to_suppress ?? [];
+  if (!existing.some((r) => r.id === ack.id)) acknowledgeNagFindings(scope, [ack]);
 }

@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import { Template } from 'aws-cdk-lib/assertions';
 import { ClientSettings } from '../src';
 
 const URL = 'http://proxy.egress.internal:3128';
@@ -20,11 +20,22 @@ test('the environment sets both spellings of HTTPS_PROXY, HTTP_PROXY and NO_PROX
 
 test('NO_PROXY keeps instance metadata, ECS and EKS credentials off the proxy, plus extra hosts', () => {
   const s = ClientSettings.forProxyUrl(URL, { noProxy: ['internal.example.com'] });
-  expect(s.noProxy).toEqual(expect.arrayContaining(['169.254.169.254', 'fd00:ec2::254', '169.254.170.2', '169.254.170.23', 'fd00:ec2::23', 'internal.example.com']));
+  expect(s.noProxy).toEqual(
+    expect.arrayContaining([
+      '169.254.169.254',
+      'fd00:ec2::254',
+      '169.254.170.2',
+      '169.254.170.23',
+      'fd00:ec2::23',
+      'internal.example.com',
+    ]),
+  );
 });
 
 test('a CIDR in noProxy is rejected because botocore does not support CIDRs', () => {
-  expect(() => ClientSettings.forProxyUrl(URL, { noProxy: ['10.0.0.0/8'] })).toThrow(/Invalid noProxy entry '10\.0\.0\.0\/8'.*no CIDRs/);
+  expect(() => ClientSettings.forProxyUrl(URL, { noProxy: ['10.0.0.0/8'] })).toThrow(
+    /Invalid noProxy entry '10\.0\.0\.0\/8'.*no CIDRs/,
+  );
 });
 
 test('the export line sets every variable', () => {
@@ -49,9 +60,16 @@ test('user data sets the proxy for login shells and for systemd services, and re
 test('a container definition gets the environment', () => {
   const stack = new Stack(new App(), 'S');
   const task = new ecs.FargateTaskDefinition(stack, 'T');
-  const c = task.addContainer('app', { image: ecs.ContainerImage.fromRegistry('public.ecr.aws/amazonlinux/amazonlinux:2023') });
+  const c = task.addContainer('app', {
+    image: ecs.ContainerImage.fromRegistry('public.ecr.aws/amazonlinux/amazonlinux:2023'),
+  });
   ClientSettings.forProxyUrl(URL).applyToContainer(c);
   const env = Template.fromStack(stack).findResources('AWS::ECS::TaskDefinition');
   const vars = Object.values(env)[0].Properties.ContainerDefinitions[0].Environment;
-  expect(vars).toEqual(expect.arrayContaining([{ Name: 'HTTPS_PROXY', Value: URL }, { Name: 'no_proxy', Value: expect.stringContaining('169.254.169.254') }]));
+  expect(vars).toEqual(
+    expect.arrayContaining([
+      { Name: 'HTTPS_PROXY', Value: URL },
+      { Name: 'no_proxy', Value: expect.stringContaining('169.254.169.254') },
+    ]),
+  );
 });

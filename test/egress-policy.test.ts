@@ -987,12 +987,18 @@ describe('scale', () => {
 
 describe('edge cases found in review', () => {
   test('an empty requested host is denied as not allowlisted, not as an IP literal', () => {
-    const policy = new EgressPolicy({ allowedDomains: ['example.com'] });
-    expect(policy.evaluate({ host: '' })).toEqual({ allowed: false, rule: EgressRule.DESTINATION_NOT_ALLOWED, audited: false });
-    expect(policy.evaluate({ host: 'a'.repeat(254) }).rule).toBe(EgressRule.DESTINATION_NOT_ALLOWED);
+    const p = policy(['example.com']);
+    expect(p.evaluate({ host: '' })).toEqual({
+      allowed: false,
+      rule: EgressRule.DESTINATION_NOT_ALLOWED,
+      audited: false,
+    });
+    expect(p.evaluate({ host: 'a'.repeat(254) }).rule).toBe(EgressRule.DESTINATION_NOT_ALLOWED);
   });
 
   test('a non-numeric port in a domain is reported as a port, not as an IP address', () => {
-    expect(() => new EgressPolicy({ allowedDomains: ['example.com:abc'] })).toThrow(/Invalid allowed domain 'example\.com:abc': it contains a port/);
+    expect(() => new EgressPolicy({ allowedDomains: ['example.com:abc'] })).toThrow(
+      /Invalid allowed domain 'example\.com:abc': it contains a port/,
+    );
   });
 });

@@ -1,7 +1,8 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Aspects, CfnParameter, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { EgressPolicy, EgressProxyEndpoint, EgressProxyProvider, EgressProxyService } from '../src';
 
 const SERVICE = 'com.amazonaws.vpce.eu-west-1.vpce-svc-0123456789abcdef0';
@@ -41,7 +42,14 @@ test("the endpoint's security group admits the proxy port from the consumer VPC'
   new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE) });
   const t = Template.fromStack(stack);
   t.hasResourceProperties('AWS::EC2::SecurityGroup', {
-    SecurityGroupIngress: [{ CidrIp: { 'Fn::GetAtt': [Match.stringLikeRegexp('Vpc'), 'CidrBlock'] }, FromPort: 3128, ToPort: 3128, IpProtocol: 'tcp' }],
+    SecurityGroupIngress: [
+      {
+        CidrIp: { 'Fn::GetAtt': [Match.stringLikeRegexp('Vpc'), 'CidrBlock'] },
+        FromPort: 3128,
+        ToPort: 3128,
+        IpProtocol: 'tcp',
+      },
+    ],
     SecurityGroupEgress: [Match.objectLike({ CidrIp: '255.255.255.255/32' })],
   });
 });
@@ -64,7 +72,12 @@ test('given source CIDRs (a VPN range) replace the VPC default, IPv4 and IPv6', 
 test('an invalid source CIDR fails with the value and the rule', () => {
   const { stack, vpc } = consumerStack();
   expect(
-    () => new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE), allowedCidrs: ['10.0.0.1/8'] }),
+    () =>
+      new EgressProxyEndpoint(stack, 'Proxy', {
+        vpc,
+        service: EgressProxyService.fromServiceName(SERVICE),
+        allowedCidrs: ['10.0.0.1/8'],
+      }),
   ).toThrow(/Invalid allowed CIDR '10\.0\.0\.1\/8': it has host bits set; did you mean '10\.0\.0\.0\/8'/);
 });
 
@@ -85,7 +98,9 @@ test('configureInstance sends an instance through the proxy and lets it reach th
     SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('ClientInstanceSecurityGroup'), 'GroupId'] },
   });
   t.hasResourceProperties('AWS::EC2::Instance', {
-    UserData: { 'Fn::Base64': { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/etc/profile.d/egress-proxy.sh')])] } },
+    UserData: {
+      'Fn::Base64': { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/etc/profile.d/egress-proxy.sh')])] },
+    },
   });
 });
 
@@ -100,7 +115,9 @@ test('allowClient admits a peer (an Auto Scaling group) to the proxy port', () =
       securityGroup: new ec2.SecurityGroup(stack, 'ClientsSg', { vpc }),
     }),
   });
-  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE) }).allowClient(asg);
+  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE) }).allowClient(
+    asg,
+  );
   Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
     FromPort: 3128,
     SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('ClientsSg'), 'GroupId'] },
@@ -109,10 +126,18 @@ test('allowClient admits a peer (an Auto Scaling group) to the proxy port', () =
 
 test('a friendly DNS name creates a private hosted zone and an alias record to the endpoint', () => {
   const { stack, vpc } = consumerStack();
-  const ep = new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE), dnsName: 'proxy.egress.internal' });
+  const ep = new EgressProxyEndpoint(stack, 'Proxy', {
+    vpc,
+    service: EgressProxyService.fromServiceName(SERVICE),
+    dnsName: 'proxy.egress.internal',
+  });
   const t = Template.fromStack(stack);
   t.hasResourceProperties('AWS::Route53::HostedZone', { Name: 'egress.internal.', VPCs: [Match.objectLike({})] });
-  t.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'proxy.egress.internal.', Type: 'A', AliasTarget: Match.objectLike({}) });
+  t.hasResourceProperties('AWS::Route53::RecordSet', {
+    Name: 'proxy.egress.internal.',
+    Type: 'A',
+    AliasTarget: Match.objectLike({}),
+  });
   expect(ep.proxyUrl).toBe('http://proxy.egress.internal:3128');
 });
 
@@ -120,35 +145,70 @@ test('without a DNS name the proxy URL uses the regional endpoint DNS name', () 
   const { stack, vpc } = consumerStack();
   const ep = new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE) });
   expect(stack.resolve(ep.proxyUrl)).toEqual({
-    'Fn::Join': ['', ['http://', { 'Fn::Select': [1, { 'Fn::Split': [':', { 'Fn::Select': [0, { 'Fn::GetAtt': [expect.stringMatching(/^ProxyEndpoint/), 'DnsEntries'] }] }] }] }, ':3128']],
+    'Fn::Join': [
+      '',
+      [
+        'http://',
+        {
+          'Fn::Select': [
+            1,
+            {
+              'Fn::Split': [
+                ':',
+                { 'Fn::Select': [0, { 'Fn::GetAtt': [expect.stringMatching(/^ProxyEndpoint/), 'DnsEntries'] }] },
+              ],
+            },
+          ],
+        },
+        ':3128',
+      ],
+    ],
   });
 });
 
 test('stack outputs carry the proxy URL and a copy-paste export line', () => {
   const { stack, vpc } = consumerStack();
-  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE), dnsName: 'proxy.egress.internal' });
+  new EgressProxyEndpoint(stack, 'Proxy', {
+    vpc,
+    service: EgressProxyService.fromServiceName(SERVICE),
+    dnsName: 'proxy.egress.internal',
+  });
   const t = Template.fromStack(stack);
   t.hasOutput('*', { Value: 'http://proxy.egress.internal:3128' });
-  t.hasOutput('*', { Value: Match.stringLikeRegexp('^export HTTPS_PROXY=http://proxy\\.egress\\.internal:3128 .*NO_PROXY=169\\.254\\.169\\.254') });
+  t.hasOutput('*', {
+    Value: Match.stringLikeRegexp(
+      '^export HTTPS_PROXY=http://proxy\\.egress\\.internal:3128 .*NO_PROXY=169\\.254\\.169\\.254',
+    ),
+  });
 });
 
 test('the service name can come from an SSM parameter, read at deploy time', () => {
   const { stack, vpc } = consumerStack();
-  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromSsmParameter('/egress-proxy/service-name') });
+  new EgressProxyEndpoint(stack, 'Proxy', {
+    vpc,
+    service: EgressProxyService.fromSsmParameter('/egress-proxy/service-name'),
+  });
   const t = Template.fromStack(stack);
   t.hasParameter('*', { Type: 'AWS::SSM::Parameter::Value<String>', Default: '/egress-proxy/service-name' });
   t.hasResourceProperties('AWS::EC2::VPCEndpoint', { ServiceName: { Ref: Match.anyValue() } });
 });
 
 test('a malformed service name fails with the value and the expected form', () => {
-  expect(() => EgressProxyService.fromServiceName('vpce-svc-123')).toThrow(/Invalid endpoint service name 'vpce-svc-123': expected 'com\.amazonaws\.vpce\.<region>\.vpce-svc-/);
+  expect(() => EgressProxyService.fromServiceName('vpce-svc-123')).toThrow(
+    /Invalid endpoint service name 'vpce-svc-123': expected 'com\.amazonaws\.vpce\.<region>\.vpce-svc-/,
+  );
 });
 
 test('a port that differs from the service port fails', () => {
   const { stack, vpc } = consumerStack();
-  expect(() => new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE, 3128), port: 8080 })).toThrow(
-    /Invalid port 8080: the proxy service listens on 3128/,
-  );
+  expect(
+    () =>
+      new EgressProxyEndpoint(stack, 'Proxy', {
+        vpc,
+        service: EgressProxyService.fromServiceName(SERVICE, 3128),
+        port: 8080,
+      }),
+  ).toThrow(/Invalid port 8080: the proxy service listens on 3128/);
 });
 
 test('a service in another account warns that Availability Zones are matched by AZ ID and could not be checked', () => {
@@ -182,8 +242,185 @@ describe('with the provider in the same app and account', () => {
 
   test('subnets in an AZ the provider does not serve fail with the AZ names', () => {
     const { stack, provider, vpc } = pair(3);
-    expect(() => new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromProvider(provider) })).toThrow(
+    expect(
+      () => new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromProvider(provider) }),
+    ).toThrow(
       /Invalid subnets: the endpoint would have network interfaces in eu-west-1c, where the proxy service has no targets/,
     );
+  });
+});
+
+describe('EgressProxyService.fromProvider', () => {
+  function providerStack(props: { port?: number; env?: { account: string; region: string } } = {}) {
+    const app = new App();
+    const stack = new Stack(app, 'Provider', { env: props.env ?? ENV });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { availabilityZones: AZS.slice(0, 2), natGateways: 1 });
+    const provider = new EgressProxyProvider(stack, 'Proxy', {
+      vpc,
+      policy: new EgressPolicy({ allowedDomains: ['sts.eu-west-1.amazonaws.com'] }),
+      port: props.port,
+    });
+    return { app, stack, provider };
+  }
+
+  test("binds to the provider's service name, port, zones, account and Region", () => {
+    const { stack, provider } = providerStack({ port: 8080 });
+    const config = EgressProxyService.fromProvider(provider).bind(stack);
+    expect(config.serviceName).toBe(provider.endpointServiceName);
+    expect(config.port).toBe(8080);
+    expect(config.availabilityZones).toEqual(['eu-west-1a', 'eu-west-1b']);
+    expect(config.account).toBe(ENV.account);
+    expect(config.region).toBe(ENV.region);
+  });
+
+  test("the endpoint takes the provider's port for its security group, service port and URL", () => {
+    const { stack, provider } = providerStack({ port: 8080 });
+    const ep = new EgressProxyEndpoint(stack, 'Endpoint', {
+      vpc: isolatedVpc(stack, 'Consumer', 2),
+      service: EgressProxyService.fromProvider(provider),
+    });
+    expect(ep.port).toBe(8080);
+    expect(stack.resolve(ep.proxyUrl)).toEqual({ 'Fn::Join': ['', ['http://', expect.anything(), ':8080']] });
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: 'Clients of the egress proxy endpoint',
+      SecurityGroupIngress: [Match.objectLike({ FromPort: 8080, ToPort: 8080 })],
+    });
+  });
+
+  test("the endpoint's service name refers to the provider's endpoint service", () => {
+    const { stack, provider } = providerStack();
+    new EgressProxyEndpoint(stack, 'Endpoint', {
+      vpc: isolatedVpc(stack, 'Consumer', 2),
+      service: EgressProxyService.fromProvider(provider),
+    });
+    const t = Template.fromStack(stack);
+    const service = Object.keys(t.findResources('AWS::EC2::VPCEndpointService'))[0];
+    t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      ServiceName: { 'Fn::Join': ['.', ['com.amazonaws.vpce', { Ref: 'AWS::Region' }, { Ref: service }]] },
+    });
+  });
+
+  test("an endpoint port other than the provider's fails, naming both", () => {
+    const { stack, provider } = providerStack({ port: 8080 });
+    expect(
+      () =>
+        new EgressProxyEndpoint(stack, 'Endpoint', {
+          vpc: isolatedVpc(stack, 'Consumer', 2),
+          service: EgressProxyService.fromProvider(provider),
+          port: 3128,
+        }),
+    ).toThrow(/^Invalid port 3128: the proxy service listens on 8080; the endpoint must use the same port$/);
+  });
+
+  test('a provider in another account is not checked by AZ name: the endpoint warns, and synthesis refuses the cross-account reference', () => {
+    const { app, provider } = providerStack({ env: { account: '111111111111', region: 'eu-west-1' } });
+    const consumer = new Stack(app, 'Consumer', { env: ENV });
+    const ep = new EgressProxyEndpoint(consumer, 'Endpoint', {
+      vpc: isolatedVpc(consumer, 'Vpc', 3),
+      service: EgressProxyService.fromProvider(provider),
+    });
+    const warnings = ep.node.metadata.filter((m) => m.type === 'aws:cdk:warning').map((m) => String(m.data));
+    expect(warnings).toEqual([expect.stringMatching(/matched by AZ ID/)]);
+    // Across accounts the service name must travel as a string or an SSM parameter.
+    expect(() => app.synth()).toThrow(
+      /Cross stack references are only supported for stacks deployed to the same account/,
+    );
+  });
+
+  test('a consumer in another stack of the same account is checked against the provider zones', () => {
+    const { app, provider } = providerStack();
+    const consumer = new Stack(app, 'Consumer', { env: ENV });
+    expect(
+      () =>
+        new EgressProxyEndpoint(consumer, 'Endpoint', {
+          vpc: isolatedVpc(consumer, 'Vpc', 3),
+          service: EgressProxyService.fromProvider(provider),
+        }),
+    ).toThrow(
+      /network interfaces in eu-west-1c, where the proxy service has no targets \(it serves eu-west-1a, eu-west-1b\)/,
+    );
+  });
+});
+
+describe('cdk-nag acknowledgements of the endpoint', () => {
+  function nagFindings(stack: Stack): string[] {
+    Aspects.of(stack).add(new AwsSolutionsChecks({ verbose: true }));
+    const annotations = Annotations.fromStack(stack);
+    return [
+      ...annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+      ...annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
+    ].map((m) => `${m.id}: ${String(m.entry.data).split('\n')[0]}`);
+  }
+
+  function securityGroupMetadata(stack: Stack): any {
+    const sgs = Template.fromStack(stack).findResources('AWS::EC2::SecurityGroup', {
+      Properties: { GroupDescription: 'Clients of the egress proxy endpoint' },
+    });
+    return Object.values(sgs)[0].Metadata;
+  }
+
+  test("the default rule (the VPC's own CIDR, which cdk-nag cannot resolve) is acknowledged for EC23 only", () => {
+    const { stack, vpc } = consumerStack();
+    new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE) });
+    expect(securityGroupMetadata(stack)).toEqual({
+      cdk_nag: {
+        rules_to_suppress: [
+          {
+            id: 'CdkNagValidationFailure',
+            applies_to: ['AwsSolutions-EC23'],
+            reason: expect.stringMatching(/consumer VPC's own CIDR/),
+          },
+        ],
+      },
+    });
+  });
+
+  test('literal CIDRs need no acknowledgement', () => {
+    const { stack, vpc } = consumerStack();
+    new EgressProxyEndpoint(stack, 'Proxy', {
+      vpc,
+      service: EgressProxyService.fromServiceName(SERVICE),
+      allowedCidrs: ['10.20.0.0/16'],
+    });
+    expect(securityGroupMetadata(stack)).toBeUndefined();
+  });
+
+  test('cdk-nag reports nothing for the default endpoint in a VPC with flow logs', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Consumer', { env: ENV });
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      availabilityZones: AZS.slice(0, 2),
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+      flowLogs: { all: { destination: ec2.FlowLogDestination.toCloudWatchLogs() } },
+    });
+    new EgressProxyEndpoint(stack, 'Proxy', {
+      vpc,
+      service: EgressProxyService.fromServiceName(SERVICE),
+      dnsName: 'proxy.egress.internal',
+    });
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('a world-open CIDR next to the VPC CIDR is not acknowledged: cdk-nag still reports the rule', () => {
+    const { stack, vpc } = consumerStack();
+    new EgressProxyEndpoint(stack, 'Proxy', {
+      vpc,
+      service: EgressProxyService.fromServiceName(SERVICE),
+      allowedCidrs: [vpc.vpcCidrBlock, '0.0.0.0/0'],
+    });
+    expect(securityGroupMetadata(stack)).toBeUndefined();
+    expect(nagFindings(stack).filter((f) => f.includes('AwsSolutions-EC23'))).toHaveLength(1);
+  });
+
+  test('a CIDR token other than the VPC CIDR is not acknowledged', () => {
+    const { stack, vpc } = consumerStack();
+    const cidr = new CfnParameter(stack, 'VpnCidr', { type: 'String' }).valueAsString;
+    new EgressProxyEndpoint(stack, 'Proxy', {
+      vpc,
+      service: EgressProxyService.fromServiceName(SERVICE),
+      allowedCidrs: [cidr],
+    });
+    expect(securityGroupMetadata(stack)).toBeUndefined();
   });
 });

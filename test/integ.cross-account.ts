@@ -9,8 +9,12 @@ import { App } from 'aws-cdk-lib';
 import { CONSUMER_ACCOUNT, ConsumerStack, PROVIDER_ACCOUNT, ProviderStack, REGION } from '../examples/app';
 
 const app = new App();
-const provider = new ProviderStack(app, 'IntegEgressProxyProvider', { env: { account: PROVIDER_ACCOUNT, region: REGION } });
-const consumer = new ConsumerStack(app, 'IntegEgressProxyConsumer', { env: { account: CONSUMER_ACCOUNT, region: REGION } });
+const provider = new ProviderStack(app, 'IntegEgressProxyProvider', {
+  env: { account: PROVIDER_ACCOUNT, region: REGION },
+});
+const consumer = new ConsumerStack(app, 'IntegEgressProxyConsumer', {
+  env: { account: CONSUMER_ACCOUNT, region: REGION },
+});
 consumer.addDependency(provider);
 new IntegTest(app, 'CrossAccount', { testCases: [provider, consumer], diffAssets: true });
 app.synth();

@@ -8,6 +8,8 @@ import { App } from 'aws-cdk-lib';
 import { PROVIDER_ACCOUNT, REGION, SingleAccountStack } from '../examples/app';
 
 const app = new App();
-const stack = new SingleAccountStack(app, 'IntegEgressProxySingleAccount', { env: { account: PROVIDER_ACCOUNT, region: REGION } });
+const stack = new SingleAccountStack(app, 'IntegEgressProxySingleAccount', {
+  env: { account: PROVIDER_ACCOUNT, region: REGION },
+});
 new IntegTest(app, 'SingleAccount', { testCases: [stack], diffAssets: true });
 app.synth();

@@ -53,7 +53,9 @@ export function parseDomainEntry(raw: string): DomainEntry {
     fail('it is a URL; give the host name only (e.g. "sts.us-east-1.amazonaws.com")');
   }
   if (s.includes('/')) fail('it contains a path or slash; give the host name only');
-  if (/^[^:[\]]+:[^:]*$/.test(s)) fail('it contains a port; ports are set with the `ports` property, not in the domain');
+  if (/^[^:[\]]+:[^:]*$/.test(s)) {
+    fail('it contains a port; ports are set with the `ports` property, not in the domain');
+  }
   if (isIpLiteral(s.replace(/^\*?\./, ''))) {
     fail('it is an IP address; only host names can be allowed (IP-literal destinations are always denied)');
   }
