@@ -42,7 +42,8 @@ npx projen integ:snapshot
 section "Python bindings (jsii-pacmak) compile"
 npx projen test:python
 section "Real Squid and the real AWS CLI"
-npx projen test:squid
+# One real-Squid run at a time on a machine (SMP Squid shares /run/squid): wait for the lock.
+flock /tmp/pep-squid.lock npx projen test:squid
 
 if git rev-parse --git-dir >/dev/null 2>&1; then
   section "Nothing the build generates differs from what is committed"
