@@ -19,7 +19,7 @@ import { ALLOWED_DOMAINS, CERT_NAMES, hostsFor } from './fixtures';
 import { Lab } from './lab';
 import { openTunnel, ppv2, proxyRequest, watchStream } from './proxy-client';
 import { describeWithRealSquid } from './requirements';
-import { SQUID, Upstream, waitFor } from './squid-runner';
+import { canConnect, SQUID, Upstream, waitFor } from './squid-runner';
 import { EgressPolicy, EgressPolicyProps, EgressProxyProvider } from '../../src';
 
 const STAGE = '/var/lib/egress-proxy/staged';
@@ -265,17 +265,6 @@ describeWithRealSquid('the CloudFormation::Init files of EgressProxyProvider, wi
     expect((await request('denied.test')).reachedUpstream).toBe(true);
   }, 120_000);
 });
-
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 /** What an NLB TCP health check sends with PROXY protocol v2 on: a LOCAL header, then it closes. */
 function healthCheck(host: string, port: number): Promise<void> {

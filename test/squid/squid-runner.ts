@@ -22,7 +22,8 @@ export async function waitFor(
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-function canConnect(host: string, port: number): Promise<boolean> {
+/** True when a TCP connection to host:port is accepted. */
+export function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
     s.once('connect', () => {
