@@ -198,6 +198,9 @@ export class EgressPolicy {
   private readonly sources?: CidrSet;
   private readonly endpoints?: Set<string>;
 
+  /**
+   * @param props the allowlist, ports, sources and mode; validated here (bad input throws)
+   */
   constructor(props: EgressPolicyProps) {
     this.mode = props.mode ?? EgressMode.ENFORCE;
     if (!Object.values(EgressMode).includes(this.mode)) {

@@ -90,6 +90,11 @@ export class EgressProxyEndpoint extends Construct implements ec2.IConnectable {
   /** The private hosted zone of `dnsName`, when one is used. */
   public readonly hostedZone?: route53.IPrivateHostedZone;
 
+  /**
+   * @param scope the parent construct
+   * @param id the construct ID; it is part of every resource's logical ID, so changing it replaces the endpoint, its security group and DNS name
+   * @param props the properties
+   */
   constructor(scope: Construct, id: string, props: EgressProxyEndpointProps) {
     super(scope, id);
     const service = props.service.bind(this);

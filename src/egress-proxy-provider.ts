@@ -322,6 +322,11 @@ export class EgressProxyProvider extends Construct implements ec2.IConnectable {
   /** Alarm on a configuration reload that `squid -k parse` rejected, when `alarmAction` is set. */
   public readonly reloadFailuresAlarm?: cloudwatch.IAlarm;
 
+  /**
+   * @param scope the parent construct
+   * @param id the construct ID; it is part of every resource's logical ID, so changing it replaces the fleet, load balancer and endpoint service
+   * @param props the properties
+   */
   constructor(scope: Construct, id: string, props: EgressProxyProviderProps) {
     super(scope, id);
     const stack = Stack.of(this);

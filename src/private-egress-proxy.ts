@@ -113,6 +113,11 @@ export class PrivateEgressProxy extends Construct implements ec2.IConnectable {
   /** The consumer endpoint's security group (clients connect here). */
   public readonly connections: ec2.Connections;
 
+  /**
+   * @param scope the parent construct
+   * @param id the construct ID; it is part of every resource's logical ID, so changing it replaces the whole topology
+   * @param props the properties
+   */
   constructor(scope: Construct, id: string, props: PrivateEgressProxyProps) {
     super(scope, id);
     if ((props.allowedDomains === undefined) === (props.policy === undefined)) {
