@@ -123,6 +123,12 @@ project.addTask('test:python', {
   ],
 });
 
+// Benchmarks (not part of the tests): writes docs/BENCHMARKS.md. Needs root (network namespaces).
+project.addTask('bench', {
+  description: 'Benchmarks: writes docs/BENCHMARKS.md (root; real Squid and tinyproxy in a network namespace)',
+  exec: 'flock /tmp/pep-squid.lock ts-node --project tsconfig.dev.json bench/run.ts',
+});
+
 // CI runs exactly the README's test command.
 new TextFile(project, '.ci/run', {
   lines: ['#!/usr/bin/env bash', 'set -euo pipefail', 'cd "$(dirname "$0")/.."', 'exec bash scripts/test-all.sh'],

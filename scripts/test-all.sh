@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 
 section() { printf '\n=== %s ===\n' "$*"; }
 
-# --- System packages: real Squid (OpenSSL build, for ssl-bump), AWS CLI v2, and tools -----
-declare -A NEED=([/usr/sbin/squid]=squid-openssl [/usr/bin/aws]=awscli [/usr/bin/openssl]=openssl [/usr/sbin/ip]=iproute2 [/usr/bin/flock]=util-linux)
+# --- System packages: real Squid (OpenSSL build, for ssl-bump), AWS CLI v2, tools, and tinyproxy (benchmark) ---
+declare -A NEED=([/usr/sbin/squid]=squid-openssl [/usr/bin/aws]=awscli [/usr/bin/openssl]=openssl [/usr/sbin/ip]=iproute2 [/usr/bin/flock]=util-linux [/usr/bin/tinyproxy]=tinyproxy)
 missing=()
 for path in "${!NEED[@]}"; do [ -x "$path" ] || missing+=("${NEED[$path]}"); done
 if [ ${#missing[@]} -gt 0 ]; then
