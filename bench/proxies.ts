@@ -7,7 +7,7 @@ import { EgressPolicy, SquidConfig } from '../src';
 import { niced } from './nice';
 import { processTree } from './procstat';
 import { Lab } from '../test/squid/lab';
-import { SQUID, SquidRun, waitFor } from '../test/squid/squid-runner';
+import { SQUID, SquidRun, stopSquidMaster, waitFor } from '../test/squid/squid-runner';
 
 /** Where a benchmark client sends its tunnels. */
 export interface ProxyEndpoint {
@@ -78,15 +78,6 @@ function canConnect(host: string, port: number): Promise<boolean> {
       resolve(false);
     });
   });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Collects a child's stderr (bounded) for error messages. */
@@ -195,20 +186,7 @@ async function startSquid(
   const master = () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) || undefined : undefined);
   const stop = async () => {
     const pid = smp ? master() : undefined;
-    if (pid) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        /* gone */
-      }
-      await waitFor('the Squid master to exit', () => !isAlive(pid), 20_000).catch(() => {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      });
-    }
+    if (pid) await stopSquidMaster(pid, 20_000);
     await ctx.lab.stop(child, 'SIGTERM', 20_000);
   };
   try {

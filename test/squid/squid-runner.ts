@@ -228,25 +228,26 @@ export class SquidRun {
 
   /** Stop Squid by PID (the -N process, or the SMP master from its PID file) and wait. */
   public async stop(): Promise<void> {
-    if (this.smp) {
-      const pid = this.masterPid();
-      if (pid) {
-        try {
-          process.kill(pid, 'SIGTERM');
-        } catch {
-          /* gone */
-        }
-        await waitFor('the Squid master to exit', () => !isAlive(pid), 40_000).catch(() => {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            /* gone */
-          }
-        });
-      }
-    }
+    const pid = this.smp ? this.masterPid() : undefined;
+    if (pid) await stopSquidMaster(pid, 40_000);
     await this.lab.stop(this.child, 'SIGTERM', 40_000);
   }
+}
+
+/**
+ * Stop a daemonised (SMP) Squid master by its PID: SIGTERM, wait until it has exited (its kids
+ * with it), SIGKILL after `timeoutMs`.
+ */
+export async function stopSquidMaster(pid: number, timeoutMs: number): Promise<void> {
+  const kill = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* gone */
+    }
+  };
+  kill('SIGTERM');
+  await waitFor('the Squid master to exit', () => !isAlive(pid), timeoutMs).catch(() => kill('SIGKILL'));
 }
 
 function isAlive(pid: number): boolean {
