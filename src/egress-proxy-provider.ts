@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Annotations, Duration, Names, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -9,15 +9,14 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { EgressPolicy } from './egress-policy';
-import { vcpusOfInstanceType } from './private/instance-size';
-import { acknowledgeNagFindings } from './private/nag';
-import {
-  buildProxyHostInit,
-  INSTALL_CONFIG_SET,
-  SQUID_CONFIG_DIR,
-  SQUID_LOG_DIR,
-  SQUID_PID_FILE,
-} from './private/proxy-host';
+import { placeProvider, ProviderPlacement, ProxyProtocolSources } from './private/provider-placement';
+import { ProviderSettings, resolveProviderSettings } from './private/provider-settings';
+import { publishEndpointService } from './private/proxy-endpoint-service';
+import { createFleet } from './private/proxy-fleet';
+import { SQUID_CONFIG_DIR, SQUID_LOG_DIR, SQUID_PID_FILE } from './private/proxy-host';
+import { createLoadBalancer } from './private/proxy-load-balancer';
+import { AlarmMetrics, createAlarms, createLogs, LogMetric } from './private/proxy-monitoring';
+import { createSecurityGroups } from './private/proxy-security-groups';
 import { SquidConfig, SquidConfigFile } from './squid-config';
 
 /**
@@ -39,6 +38,16 @@ export interface EgressProxyProviderOptions {
    * @default false
    */
   readonly allowSingleAz?: boolean;
+
+  /**
+   * Run the instances in public subnets, each with a public IPv4 address, instead of private
+   * subnets behind a NAT gateway. Their security group still admits only the load balancer.
+   * Required when `vpcSubnets` selects public subnets (an instance there without a public
+   * address reaches nothing); with no `vpcSubnets`, the VPC's public subnets are used.
+   *
+   * @default false
+   */
+  readonly associatePublicIpAddress?: boolean;
 
   /**
    * The instance type. A forward proxy that only splices TLS is bound by network bandwidth,
@@ -329,449 +338,63 @@ export class EgressProxyProvider extends Construct implements ec2.IConnectable {
    */
   constructor(scope: Construct, id: string, props: EgressProxyProviderProps) {
     super(scope, id);
-    const stack = Stack.of(this);
+    const settings = resolveProviderSettings(props);
     this.policy = props.policy;
+    this.port = settings.port;
+    const placement = placeProvider(this, props, WARNING_PREFIX);
+    this.availabilityZones = placement.availabilityZones;
+    this.reportPolicyWarnings();
+    const squid = renderSquid(props, settings, placement);
 
-    // ---- validation ------------------------------------------------------------------------
-    this.port = props.port ?? 3128;
-    if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535) {
-      throw new Error(`Invalid port ${this.port}: the proxy port must be a whole number from 1 to 65535`);
-    }
-    const minCapacity = props.minCapacity ?? 2;
-    const maxCapacity = props.maxCapacity ?? Math.max(4, minCapacity);
-    const desiredCapacity = props.desiredCapacity;
-    for (const [name, value] of [
-      ['minCapacity', minCapacity],
-      ['maxCapacity', maxCapacity],
-      ['desiredCapacity', desiredCapacity],
-    ] as Array<[string, number | undefined]>) {
-      if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-        throw new Error(`Invalid ${name} ${value}: expected a whole number of at least 1`);
-      }
-    }
-    if (minCapacity > maxCapacity) {
-      throw new Error(`Invalid capacity: minCapacity ${minCapacity} is above maxCapacity ${maxCapacity}`);
-    }
-    if (desiredCapacity !== undefined && (desiredCapacity < minCapacity || desiredCapacity > maxCapacity)) {
-      throw new Error(
-        `Invalid desiredCapacity ${desiredCapacity}: it must lie between minCapacity ${minCapacity} and maxCapacity ${maxCapacity}`,
-      );
-    }
-    const cpuTarget = props.targetCpuUtilizationPercent ?? 50;
-    if (!(cpuTarget > 0 && cpuTarget <= 100)) {
-      throw new Error(
-        `Invalid targetCpuUtilizationPercent ${cpuTarget}: expected a percentage above 0 and at most 100`,
-      );
-    }
-    const deregistrationDelay = props.deregistrationDelay ?? Duration.seconds(60);
-    const delaySeconds = deregistrationDelay.toSeconds();
-    if (!Number.isInteger(delaySeconds) || delaySeconds < 0 || delaySeconds > 3600) {
-      throw new Error(
-        `Invalid deregistrationDelay ${delaySeconds} s: the load balancer accepts 0 to 3600 whole seconds`,
-      );
-    }
-    const idleTimeout = props.idleTimeout ?? Duration.seconds(350);
-    const idleSeconds = idleTimeout.toSeconds();
-    if (!Number.isInteger(idleSeconds) || idleSeconds < 60 || idleSeconds > 6000) {
-      throw new Error(`Invalid idleTimeout ${idleSeconds} s: the load balancer accepts 60 to 6000 whole seconds`);
-    }
-    for (const account of props.allowedAccounts ?? []) {
-      if (!Token.isUnresolved(account) && !/^\d{12}$/.test(account)) {
-        throw new Error(`Invalid allowedAccounts entry '${account}': an AWS account ID is 12 digits`);
-      }
-    }
-    for (const region of props.allowedRegions ?? []) {
-      if (!Token.isUnresolved(region) && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
-        throw new Error(`Invalid allowedRegions entry '${region}': expected a Region name such as 'eu-west-1'`);
-      }
-    }
-    if (props.serviceNameParameterName !== undefined && !Token.isUnresolved(props.serviceNameParameterName)) {
-      if (!/^\/?[A-Za-z0-9_.\-/]+$/.test(props.serviceNameParameterName)) {
-        throw new Error(
-          `Invalid serviceNameParameterName '${props.serviceNameParameterName}': SSM parameter names use letters, digits, '.', '-', '_' and '/'`,
-        );
-      }
-    }
-    const alarmThreshold = props.deniedRequestsAlarmThreshold ?? 100;
-    if (!(alarmThreshold >= 1)) {
-      throw new Error(`Invalid deniedRequestsAlarmThreshold ${alarmThreshold}: expected at least 1`);
-    }
+    const proxyLogs = createLogs(this, {
+      retention: props.logRetention,
+      metricNamespace: props.metricNamespace,
+      metrics: ACCESS_LOG_METRICS,
+    });
+    this.logGroup = proxyLogs.logGroup;
+    this.metricNamespace = proxyLogs.metricNamespace;
 
-    // ---- subnets and zones -----------------------------------------------------------------
-    const subnetSelection = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
-    let subnets: ec2.ISubnet[];
-    try {
-      subnets = props.vpc.selectSubnets(subnetSelection).subnets;
-    } catch (e) {
-      throw new Error(`Invalid vpcSubnets: ${(e as Error).message}`);
-    }
-    if (subnets.length === 0) {
-      throw new Error(
-        'Invalid vpcSubnets: the selection matches no subnet of the VPC; the fleet needs subnets in at least two Availability Zones',
-      );
-    }
-    const zones = new Set(subnets.map((s, i) => availabilityZoneOf(s) ?? `unknown-${i}`));
-    if (zones.size < 2) {
-      if (!props.allowSingleAz) {
-        throw new Error(
-          `Invalid vpcSubnets: all ${subnets.length} selected subnet(s) are in one Availability Zone (${[...zones][0]}); ` +
-            'select subnets in at least two zones, or set allowSingleAz: true to accept that a zone outage stops all egress',
-        );
-      }
-      Annotations.of(this).addWarningV2(
-        `${WARNING_PREFIX}:singleAz`,
-        'The egress proxy runs in a single Availability Zone: an outage of that zone stops all egress, and consumers can create endpoints only in that zone.',
-      );
-    }
-    const lbSelection: ec2.SubnetSelection = { ...subnetSelection, onePerAz: true };
-    const lbSubnets = props.vpc.selectSubnets(lbSelection).subnets;
-    this.availabilityZones = lbSubnets.map(availabilityZoneOf).filter((z): z is string => z !== undefined);
-
-    for (const warning of props.policy.warnings) {
-      const key = createHash('sha256').update(warning).digest('hex').slice(0, 8);
-      Annotations.of(this).addWarningV2(`${WARNING_PREFIX}:policy-${key}`, warning);
-    }
-
-    // ---- instance type, image, Squid configuration -----------------------------------------
-    const instanceType = props.instanceType ?? new ec2.InstanceType('c7gn.medium');
-    const machineImage =
-      props.machineImage ??
-      ec2.MachineImage.latestAmazonLinux2023({
-        cpuType:
-          instanceType.architecture === ec2.InstanceArchitecture.ARM_64
-            ? ec2.AmazonLinuxCpuType.ARM_64
-            : ec2.AmazonLinuxCpuType.X86_64,
-      });
-    const workers = props.squidWorkers ?? vcpusOfInstanceType(instanceType.toString()) ?? 1;
-    if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
-      throw new Error(`Invalid squidWorkers ${workers}: expected a whole number from 1 to 64`);
-    }
-    const proxyProtocol = props.proxyProtocol ?? true;
-
-    // Squid trusts PROXY protocol headers only from the load balancer's subnets. A CIDR that is
-    // a token (an imported subnet, or a VPC CIDR only known at deployment) cannot be validated
-    // by the renderer: it renders a documentation-range placeholder that is then swapped for
-    // the token, which CloudFormation resolves in the metadata.
-    const placeholders = new Map<string, string>();
-    let ppv2Sources: string[] | undefined;
-    if (proxyProtocol) {
-      const cidrs = [...new Set(lbSubnets.map((s) => subnetCidrOf(s, props.vpc)))];
-      ppv2Sources = cidrs.map((cidr) => {
-        if (!Token.isUnresolved(cidr)) return cidr;
-        const placeholder = `192.0.2.${placeholders.size + 1}/32`;
-        placeholders.set(placeholder, cidr);
-        return placeholder;
-      });
-    }
-    const squid = SquidConfig.render(props.policy, {
-      port: this.port,
-      vcpus: workers,
-      proxyProtocolSources: ppv2Sources,
-      configDirectory: SQUID_CONFIG_DIR,
-      logDirectory: SQUID_LOG_DIR,
-      pidFile: SQUID_PID_FILE,
-      shutdownLifetime: deregistrationDelay,
-    });
-    const squidFiles: SquidConfigFile[] = squid.files.map((f) => {
-      let content = f.content;
-      for (const [placeholder, token] of placeholders) content = content.split(placeholder).join(token);
-      return { ...f, content };
-    });
-
-    // ---- logs --------------------------------------------------------------------------------
-    const logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-    });
-    this.logGroup = logGroup;
-    this.metricNamespace = props.metricNamespace ?? `EgressProxy/${Names.uniqueId(this)}`;
-    new logs.MetricFilter(this, 'DeniedRequestsFilter', {
-      logGroup,
-      filterPattern: logs.FilterPattern.literal(EgressProxyProvider.DENIED_REQUESTS_FILTER_PATTERN),
-      metricNamespace: this.metricNamespace,
-      metricName: 'DeniedRequests',
-      metricValue: '1',
-      defaultValue: 0,
-      unit: cloudwatch.Unit.COUNT,
-    });
-    new logs.MetricFilter(this, 'AuditedRequestsFilter', {
-      logGroup,
-      filterPattern: logs.FilterPattern.literal(EgressProxyProvider.AUDITED_REQUESTS_FILTER_PATTERN),
-      metricNamespace: this.metricNamespace,
-      metricName: 'AuditedRequests',
-      metricValue: '1',
-      defaultValue: 0,
-      unit: cloudwatch.Unit.COUNT,
-    });
-    new logs.MetricFilter(this, 'ReloadFailuresFilter', {
-      logGroup,
-      filterPattern: logs.FilterPattern.literal(EgressProxyProvider.RELOAD_FAILURES_FILTER_PATTERN),
-      metricNamespace: this.metricNamespace,
-      metricName: 'ReloadFailures',
-      metricValue: '1',
-      unit: cloudwatch.Unit.COUNT,
-    });
-
-    // ---- security groups ---------------------------------------------------------------------
-    const lbSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
-      vpc: props.vpc,
-      description: 'Egress proxy load balancer: clients in, proxy port out to the instances',
-      allowAllOutbound: false,
-    });
-    const instanceSecurityGroup = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
-      vpc: props.vpc,
-      description: 'Egress proxy instances: proxy port from the load balancer only',
-      allowAllOutbound: false,
-    });
-    this.instanceSecurityGroup = instanceSecurityGroup;
-    instanceSecurityGroup.connections.allowFrom(
-      lbSecurityGroup,
-      ec2.Port.tcp(this.port),
-      'Proxy traffic and health checks from the egress proxy load balancer',
-    );
-    // Destinations of the policy, plus HTTPS for the AWS APIs the instances use (SSM,
-    // CloudFormation, CloudWatch Logs, S3, the Amazon Linux package repositories).
-    const egressPorts = new Set([443, ...props.policy.ports, ...(props.policy.allowPlainHttp ? [80] : [])]);
-    for (const p of [...egressPorts].sort((a, b) => a - b)) {
-      instanceSecurityGroup.addEgressRule(
-        ec2.Peer.anyIpv4(),
-        ec2.Port.tcp(p),
-        `Egress to allowed destinations on ${p}`,
-      );
-      instanceSecurityGroup.addEgressRule(
-        ec2.Peer.anyIpv6(),
-        ec2.Port.tcp(p),
-        `Egress to allowed destinations on ${p}`,
-      );
-    }
+    const groups = createSecurityGroups(this, props.vpc, settings.port, props.policy);
+    this.instanceSecurityGroup = groups.instances;
     this.connections = new ec2.Connections({
-      securityGroups: [lbSecurityGroup],
-      defaultPort: ec2.Port.tcp(this.port),
+      securityGroups: [groups.loadBalancer],
+      defaultPort: ec2.Port.tcp(settings.port),
     });
 
-    // ---- instances -----------------------------------------------------------------------------
-    const role = new iam.Role(this, 'InstanceRole', {
-      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: 'Egress proxy instances: Session Manager, cfn-init, CloudWatch agent',
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
-    });
-    this.role = role;
-    logGroup.grantWrite(role);
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['logs:DescribeLogStreams'], resources: [logGroup.logGroupArn] }),
-    );
-    acknowledgeNagFindings(role, [
-      {
-        id: 'AwsSolutions-IAM4',
-        reason:
-          'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager access, which replaces SSH.',
-        appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore'],
-      },
-    ]);
-
-    const userData = ec2.UserData.forLinux();
-    const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
-      instanceType,
-      machineImage,
-      userData,
-      role,
-      securityGroup: instanceSecurityGroup,
-      httpEndpoint: true,
-      httpTokens: ec2.LaunchTemplateHttpTokens.REQUIRED,
-      httpPutResponseHopLimit: 1,
-      blockDevices: [
-        {
-          deviceName: '/dev/xvda',
-          volume: ec2.BlockDeviceVolume.ebs(16, {
-            encrypted: true,
-            volumeType: ec2.EbsDeviceVolumeType.GP3,
-            deleteOnTermination: true,
-          }),
-        },
-      ],
-    });
-    this.launchTemplate = launchTemplate;
-
-    const keptInService = Math.min(desiredCapacity ?? minCapacity, maxCapacity - 1);
-    if (keptInService < (desiredCapacity ?? minCapacity)) {
-      Annotations.of(this).addWarningV2(
-        `${WARNING_PREFIX}:rollingUpdateCapacity`,
-        `maxCapacity ${maxCapacity} leaves no room to start a new instance before stopping an old one: ` +
-          `rolling updates will run with ${keptInService} instance(s) in service. Raise maxCapacity above ${desiredCapacity ?? minCapacity}.`,
-      );
-    }
-    const asg = new autoscaling.AutoScalingGroup(this, 'AutoScalingGroup', {
+    const fleet = createFleet(this, {
+      ...squid,
       vpc: props.vpc,
-      vpcSubnets: subnetSelection,
-      launchTemplate,
-      minCapacity,
-      maxCapacity,
-      desiredCapacity,
-      healthChecks: autoscaling.HealthChecks.withAdditionalChecks({
-        additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB],
-        gracePeriod: Duration.minutes(10),
-      }),
-      signals: autoscaling.Signals.waitForAll({ timeout: Duration.minutes(15) }),
-      updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({
-        maxBatchSize: 1,
-        minInstancesInService: keptInService,
-      }),
-      defaultInstanceWarmup: Duration.minutes(5),
+      placement,
+      settings,
+      securityGroup: groups.instances,
+      logGroup: this.logGroup,
+      warningPrefix: WARNING_PREFIX,
     });
-    this.autoScalingGroup = asg;
-    acknowledgeNagFindings(asg, [
-      {
-        id: 'AwsSolutions-AS3',
-        reason:
-          'Instance health is watched through the target group metrics and the optional alarms; scaling events are in EventBridge.',
-      },
-    ]);
-    asg.scaleOnCpuUtilization('CpuScaling', { targetUtilizationPercent: cpuTarget });
+    this.role = fleet.role;
+    this.launchTemplate = fleet.launchTemplate;
+    this.autoScalingGroup = fleet.autoScalingGroup;
 
-    const cfnAsg = asg.node.defaultChild as autoscaling.CfnAutoScalingGroup;
-    const host = buildProxyHostInit(this, {
-      squidFiles,
-      port: this.port,
-      workers,
-      maxFileDescriptors: squid.maxFileDescriptors,
-      logGroupName: logGroup.logGroupName,
-      resource: cfnAsg,
-    });
-    // Only what `reload` cannot re-apply goes into the user data; allowlist changes leave the
-    // launch template alone and reach the instances through cfn-hup.
-    userData.addCommands(`# egress-proxy host set-up ${host.fingerprint}`);
-    host.init.attach(cfnAsg, {
-      platform: ec2.OperatingSystemType.LINUX,
-      instanceRole: role,
-      userData,
-      configSets: [INSTALL_CONFIG_SET],
-      embedFingerprint: false,
-      printLog: true,
-    });
-    if (host.usesAssets) {
-      acknowledgeNagFindings(role.node.findChild('DefaultPolicy'), [
-        {
-          id: 'AwsSolutions-IAM5',
-          reason:
-            'cfn-init downloads large allowlists from the CDK asset bucket. The read-only grant covers that bucket so it stays the same when the allowlist changes, and an allowlist reload never waits for an IAM change to propagate.',
-          appliesTo: [
-            { regex: '/^Action::s3:(GetBucket|GetObject|List)\\*$/' },
-            { regex: '/^Resource::arn:<AWS::Partition>:s3:::cdk-[^/]*-assets-[^/]*\\/\\*$/' },
-          ],
-        },
-      ]);
-    }
-
-    // ---- load balancer ------------------------------------------------------------------------
-    const targetGroup = new elbv2.NetworkTargetGroup(this, 'TargetGroup', {
+    const lb = createLoadBalancer(this, {
+      ...settings,
       vpc: props.vpc,
-      port: this.port,
-      protocol: elbv2.Protocol.TCP,
-      targetType: elbv2.TargetType.INSTANCE,
-      proxyProtocolV2: proxyProtocol,
-      // The load balancer's own address is the peer; the client travels in PROXY protocol.
-      preserveClientIp: false,
-      deregistrationDelay,
-      healthCheck: {
-        enabled: true,
-        protocol: elbv2.Protocol.TCP,
-        port: 'traffic-port',
-        interval: Duration.seconds(10),
-        healthyThresholdCount: 2,
-        unhealthyThresholdCount: 2,
-      },
-      targets: [asg],
+      subnets: placement.loadBalancerSelection,
+      securityGroup: groups.loadBalancer,
+      fleet: fleet.autoScalingGroup,
     });
-    this.targetGroup = targetGroup;
+    this.targetGroup = lb.targetGroup;
+    this.loadBalancer = lb.loadBalancer;
+    this.listener = lb.listener;
 
-    const loadBalancer = new elbv2.NetworkLoadBalancer(this, 'LoadBalancer', {
-      vpc: props.vpc,
-      vpcSubnets: lbSelection,
-      internetFacing: false,
-      crossZoneEnabled: true,
-      securityGroups: [lbSecurityGroup],
-      enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: false,
-    });
-    this.loadBalancer = loadBalancer;
-    acknowledgeNagFindings(loadBalancer, [
-      {
-        id: 'AwsSolutions-ELB2',
-        reason:
-          'NLB access logs cover TLS listeners only; this TCP listener is logged by Squid itself, request by request.',
-      },
-    ]);
-    this.listener = loadBalancer.addListener('Listener', {
-      port: this.port,
-      protocol: elbv2.Protocol.TCP,
-      defaultTargetGroups: [targetGroup],
-      tcpIdleTimeout: idleTimeout,
-    });
+    const service = publishEndpointService(this, { ...props, loadBalancer: lb.loadBalancer });
+    this.endpointService = service.endpointService;
+    this.endpointServiceName = service.endpointService.vpcEndpointServiceName;
+    this.serviceNameParameter = service.serviceNameParameter;
 
-    // ---- endpoint service -----------------------------------------------------------------------
-    const principals = [
-      ...(props.allowedPrincipals ?? []),
-      ...(props.allowedAccounts ?? []).map((a) => new iam.ArnPrincipal(`arn:${stack.partition}:iam::${a}:root`)),
-    ];
-    if (props.allowedPrincipals === undefined && props.allowedAccounts === undefined) {
-      principals.push(new iam.ArnPrincipal(`arn:${stack.partition}:iam::${stack.account}:root`));
-    }
-    this.endpointService = new ec2.VpcEndpointService(this, 'EndpointService', {
-      vpcEndpointServiceLoadBalancers: [loadBalancer],
-      acceptanceRequired: props.acceptanceRequired ?? true,
-      allowedPrincipals: principals,
-      allowedRegions: props.allowedRegions,
-    });
-    this.endpointServiceName = this.endpointService.vpcEndpointServiceName;
-    if (props.serviceNameParameterName !== undefined) {
-      this.serviceNameParameter = new ssm.StringParameter(this, 'ServiceNameParameter', {
-        parameterName: props.serviceNameParameterName,
-        stringValue: this.endpointServiceName,
-        description: 'Service name of the egress proxy VPC endpoint service',
-      });
-    }
-
-    // ---- alarms -----------------------------------------------------------------------------------
     if (props.alarmAction) {
-      const unhealthy = this.metricUnhealthyHosts({ period: Duration.minutes(1) }).createAlarm(
-        this,
-        'UnhealthyHostsAlarm',
-        {
-          alarmDescription: 'Egress proxy instances fail the load balancer health check',
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 3,
-          datapointsToAlarm: 3,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        },
-      );
-      unhealthy.addAlarmAction(props.alarmAction);
-      this.unhealthyHostsAlarm = unhealthy;
-      const denied = this.metricDeniedRequests({ period: Duration.minutes(5) }).createAlarm(
-        this,
-        'DeniedRequestsAlarm',
-        {
-          alarmDescription: `More than ${alarmThreshold} requests denied by the egress policy in five minutes`,
-          threshold: alarmThreshold,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        },
-      );
-      denied.addAlarmAction(props.alarmAction);
-      this.deniedRequestsAlarm = denied;
-      const reload = this.metricReloadFailures({ period: Duration.minutes(5) }).createAlarm(
-        this,
-        'ReloadFailuresAlarm',
-        {
-          alarmDescription:
-            'An egress proxy instance rejected a new configuration (squid -k parse) and kept the old one',
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        },
-      );
-      reload.addAlarmAction(props.alarmAction);
-      this.reloadFailuresAlarm = reload;
+      const alarms = createAlarms(this, this.alarmMetrics(), props.alarmAction, settings.deniedRequestsAlarmThreshold);
+      this.unhealthyHostsAlarm = alarms.unhealthyHosts;
+      this.deniedRequestsAlarm = alarms.deniedRequests;
+      this.reloadFailuresAlarm = alarms.reloadFailures;
     }
   }
 
@@ -835,31 +458,67 @@ export class EgressProxyProvider extends Construct implements ec2.IConnectable {
   public metricHealthyHosts(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.targetGroup.metrics.healthyHostCount({ statistic: cloudwatch.Stats.MINIMUM, ...props });
   }
-}
 
-function availabilityZoneOf(subnet: ec2.ISubnet): string | undefined {
-  try {
-    return subnet.availabilityZone;
-  } catch {
-    return undefined;
+  private alarmMetrics(): AlarmMetrics {
+    return {
+      unhealthyHosts: this.metricUnhealthyHosts(),
+      deniedRequests: this.metricDeniedRequests(),
+      reloadFailures: this.metricReloadFailures(),
+    };
   }
-}
 
-/**
- * The IPv4 CIDR of a subnet, or the VPC's when an imported subnet does not know its own
- * (a wider trust for PROXY protocol headers, still limited to the VPC).
- */
-function subnetCidrOf(subnet: ec2.ISubnet, vpc: ec2.IVpc): string {
-  try {
-    return subnet.ipv4CidrBlock;
-  } catch {
-    try {
-      return vpc.vpcCidrBlock;
-    } catch {
-      throw new Error(
-        `Cannot limit PROXY protocol to the load balancer's subnets: subnet ${subnet.subnetId} and its VPC were imported without their CIDR blocks. ` +
-          'Import them with ipv4CidrBlock / vpcCidrBlock, or set proxyProtocol: false.',
-      );
+  /** Each warning of the policy (duplicates, public-suffix wildcards, audit mode) as a synth warning. */
+  private reportPolicyWarnings(): void {
+    for (const warning of this.policy.warnings) {
+      const key = createHash('sha256').update(warning).digest('hex').slice(0, 8);
+      Annotations.of(this).addWarningV2(`${WARNING_PREFIX}:policy-${key}`, warning);
     }
   }
+}
+
+/** The access-log metrics and the filter patterns that count them. */
+const ACCESS_LOG_METRICS: LogMetric[] = [
+  {
+    id: 'DeniedRequestsFilter',
+    metricName: 'DeniedRequests',
+    filterPattern: EgressProxyProvider.DENIED_REQUESTS_FILTER_PATTERN,
+    zeroWhenAbsent: true,
+  },
+  {
+    id: 'AuditedRequestsFilter',
+    metricName: 'AuditedRequests',
+    filterPattern: EgressProxyProvider.AUDITED_REQUESTS_FILTER_PATTERN,
+    zeroWhenAbsent: true,
+  },
+  {
+    id: 'ReloadFailuresFilter',
+    metricName: 'ReloadFailures',
+    filterPattern: EgressProxyProvider.RELOAD_FAILURES_FILTER_PATTERN,
+    zeroWhenAbsent: false,
+  },
+];
+
+/**
+ * Squid's configuration for the instances, trusting PROXY protocol headers from the load
+ * balancer's subnets only.
+ */
+function renderSquid(
+  props: EgressProxyProviderProps,
+  settings: ProviderSettings,
+  placement: ProviderPlacement,
+): { squidFiles: SquidConfigFile[]; maxFileDescriptors: number } {
+  const ppv2 = settings.proxyProtocol ? new ProxyProtocolSources(placement, props.vpc) : undefined;
+  const squid = SquidConfig.render(props.policy, {
+    port: settings.port,
+    vcpus: settings.squidWorkers,
+    proxyProtocolSources: ppv2?.cidrs,
+    configDirectory: SQUID_CONFIG_DIR,
+    logDirectory: SQUID_LOG_DIR,
+    pidFile: SQUID_PID_FILE,
+    shutdownLifetime: settings.deregistrationDelay,
+  });
+  return {
+    squidFiles: squid.files.map((f) => ({ ...f, content: ppv2 ? ppv2.substitute(f.content) : f.content })),
+    maxFileDescriptors: squid.maxFileDescriptors,
+  };
 }

@@ -361,6 +361,19 @@ describe('a 10,000-domain policy', () => {
 });
 
 describe('creation, updates and scaling', () => {
+  test("the group is created only after the subnets' route to the internet (NAT gateway) exists", () => {
+    const { template } = synth();
+    const asg = only(template, 'AWS::AutoScaling::AutoScalingGroup').resource;
+    const routes = Object.keys(template.findResources('AWS::EC2::Route')).filter((id) =>
+      /Private.*DefaultRoute/.test(id),
+    );
+    expect(routes).toHaveLength(2);
+    expect(asg.DependsOn).toEqual(expect.arrayContaining(routes));
+    // The dependency is the group's own: its scaling policy need not wait.
+    const policy = only(template, 'AWS::AutoScaling::ScalingPolicy').resource;
+    expect(policy.DependsOn ?? []).not.toEqual(expect.arrayContaining(routes));
+  });
+
   test('creation waits for a signal from every instance', () => {
     synth().template.hasResource('AWS::AutoScaling::AutoScalingGroup', {
       CreationPolicy: { ResourceSignal: { Count: 2, Timeout: 'PT15M' } },
@@ -789,6 +802,75 @@ describe('bad props', () => {
       maxCapacity: 2,
     });
     Annotations.fromStack(stack).hasWarning('/Stack/Proxy', Match.stringLikeRegexp('single Availability Zone'));
+  });
+
+  test('isolated subnets fail: the proxy could reach nothing, and the message names the remedy', () => {
+    const message = errorFor(
+      { vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } },
+      {
+        maxAzs: 2,
+        subnetConfiguration: [
+          { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
+          { name: 'closed', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        ],
+      },
+    );
+    expect(message).toMatch(
+      /^Invalid vpcSubnets: .* isolated subnets \(SubnetType.PRIVATE_ISOLATED\) with no route to the internet/,
+    );
+    expect(message).toMatch(
+      /SubnetType.PRIVATE_WITH_EGRESS, the default\), or public subnets with associatePublicIpAddress: true/,
+    );
+  });
+
+  test('a VPC with no private subnets with egress fails by default and names the remedy', () => {
+    const message = errorFor(
+      {},
+      { maxAzs: 2, subnetConfiguration: [{ name: 'closed', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] },
+    );
+    expect(message).toMatch(/^Invalid vpcSubnets: .*PRIVATE_WITH_EGRESS.*associatePublicIpAddress: true/);
+  });
+
+  test('public subnets fail without associatePublicIpAddress', () => {
+    expect(errorFor({ vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } })).toMatch(
+      /^Invalid vpcSubnets: .* are public subnets, .*Set associatePublicIpAddress: true/,
+    );
+  });
+
+  test('associatePublicIpAddress fails on private subnets', () => {
+    expect(
+      errorFor({ associatePublicIpAddress: true, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } }),
+    ).toMatch(/^Invalid associatePublicIpAddress true: .* are not public subnets/);
+  });
+
+  test('associatePublicIpAddress puts the fleet in the public subnets with public addresses', () => {
+    const stack = new Stack(new App(), 'Stack');
+    const vpc = new ec2.Vpc(stack, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC }],
+    });
+    new EgressProxyProvider(stack, 'Proxy', {
+      vpc,
+      policy: new EgressPolicy({ allowedDomains: DOMAINS }),
+      associatePublicIpAddress: true,
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        NetworkInterfaces: [Match.objectLike({ AssociatePublicIpAddress: true, DeviceIndex: 0 })],
+      }),
+    });
+    const asg = only(template, 'AWS::AutoScaling::AutoScalingGroup').resource;
+    expect(asg.Properties.VPCZoneIdentifier).toEqual(vpc.publicSubnets.map((s) => stack.resolve(s.subnetId)));
+    const routes = Object.keys(template.findResources('AWS::EC2::Route'));
+    expect(routes).toHaveLength(2);
+    expect(asg.DependsOn).toEqual(expect.arrayContaining(routes));
+  });
+
+  test('instances get no public address by default', () => {
+    const lt = only(synth().template, 'AWS::EC2::LaunchTemplate').resource;
+    expect(JSON.stringify(lt)).not.toMatch(/AssociatePublicIpAddress/);
   });
 
   test('a policy that needs PROXY protocol fails when it is off', () => {
