@@ -15,7 +15,8 @@ export started # read by the EXIT trap
 trap 'print_times; echo "Total: $(($(date +%s) - started))s"' EXIT
 
 stage "System packages" install_system_packages
-stage "npm ci" npm ci --no-audit --no-fund
+# A stalled registry request is retried after a minute instead of after npm's default five.
+stage "npm ci" npm ci --no-audit --no-fund --fetch-timeout=60000 --fetch-retries=5
 stage "projen synth (generated files must be up to date)" npx projen default
 stage "jsii compile" npx projen compile
 stage "API.md (jsii-docgen) and README snippets (jsii-rosetta --strict)" npx projen post-compile
