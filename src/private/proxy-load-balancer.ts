@@ -12,6 +12,8 @@ export interface LoadBalancerOptions {
   readonly securityGroup: ec2.ISecurityGroup;
   readonly fleet: autoscaling.AutoScalingGroup;
   readonly port: number;
+  /** The port the target group checks health on (the instances redirect it to Squid past their cap). */
+  readonly healthCheckPort: number;
   readonly proxyProtocol: boolean;
   readonly deregistrationDelay: Duration;
   readonly idleTimeout: Duration;
@@ -27,7 +29,8 @@ export interface ProxyLoadBalancer {
 /**
  * An internal Network Load Balancer with cross-zone balancing, a TCP listener on the proxy port,
  * and a target group that sends PROXY protocol v2 (the client's address and VPC endpoint ID) and
- * checks health over TCP (a forward proxy answers no HTTP health check with 2xx).
+ * checks health over TCP (a forward proxy answers no HTTP health check with 2xx) on its own port,
+ * which reaches Squid past the instances' connection cap.
  */
 export function createLoadBalancer(scope: Construct, options: LoadBalancerOptions): ProxyLoadBalancer {
   const targetGroup = new elbv2.NetworkTargetGroup(scope, 'TargetGroup', {
@@ -42,7 +45,7 @@ export function createLoadBalancer(scope: Construct, options: LoadBalancerOption
     healthCheck: {
       enabled: true,
       protocol: elbv2.Protocol.TCP,
-      port: 'traffic-port',
+      port: String(options.healthCheckPort),
       interval: Duration.seconds(10),
       healthyThresholdCount: 2,
       unhealthyThresholdCount: 2,

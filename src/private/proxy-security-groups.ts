@@ -11,8 +11,9 @@ export interface ProxySecurityGroups {
 }
 
 /**
- * The load balancer's and the instances' security groups. The instances admit the proxy port
- * from the load balancer only (anyone else could forge a PROXY protocol header), and reach out
+ * The load balancer's and the instances' security groups. The instances admit the proxy port and
+ * the health-check port from the load balancer only (anyone else could forge a PROXY protocol
+ * header), and reach out
  * only on the policy's ports and HTTPS (the AWS APIs the instances use: SSM, CloudFormation,
  * CloudWatch Logs, S3, the Amazon Linux package repositories).
  */
@@ -21,6 +22,7 @@ export function createSecurityGroups(
   vpc: ec2.IVpc,
   port: number,
   policy: EgressPolicy,
+  healthCheckPort: number,
 ): ProxySecurityGroups {
   const loadBalancer = new ec2.SecurityGroup(scope, 'LoadBalancerSecurityGroup', {
     vpc,
@@ -35,7 +37,12 @@ export function createSecurityGroups(
   instances.connections.allowFrom(
     loadBalancer,
     ec2.Port.tcp(port),
-    'Proxy traffic and health checks from the egress proxy load balancer',
+    'Proxy traffic from the egress proxy load balancer',
+  );
+  instances.connections.allowFrom(
+    loadBalancer,
+    ec2.Port.tcp(healthCheckPort),
+    'Health checks from the egress proxy load balancer',
   );
   const egressPorts = new Set([443, ...policy.ports, ...(policy.allowPlainHttp ? [80] : [])]);
   for (const p of [...egressPorts].sort((a, b) => a - b)) {
