@@ -91,7 +91,8 @@ project.addTask('test:squid', {
 // The host's life under real systemd: the template's init applied to a Debian root filesystem
 // booted with systemd-nspawn (root). Prints `host boot: N checks passed, N failed`.
 project.addTask('test:host', {
-  description: 'Boot a proxy instance under systemd-nspawn and check its whole life (root; builds the root filesystem once)',
+  description:
+    'Boot a proxy instance under systemd-nspawn and check its whole life (root; builds the root filesystem once)',
   exec: 'jest --runInBand --ci test/host/ --testPathIgnorePatterns /node_modules/ --reporters default --reporters ./test/host/summary-reporter.js',
   receiveArgs: true,
 });

@@ -9,7 +9,9 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 export function checkDnsServers(servers: string[] | undefined): string[] | undefined {
   if (servers === undefined) return undefined;
   if (servers.length === 0) {
-    throw new Error('Invalid dnsServers []: give at least one DNS server address, or omit dnsServers to use the VPC resolver');
+    throw new Error(
+      'Invalid dnsServers []: give at least one DNS server address, or omit dnsServers to use the VPC resolver',
+    );
   }
   for (const s of servers) {
     if (!Token.isUnresolved(s) && isIP(s) === 0) {

@@ -28,7 +28,7 @@ export function resolveProviderSettings(props: EgressProxyProviderProps): Provid
   wholeNumber('port', port, 1, 65535, 'the proxy port must be a whole number from 1 to 65535');
   checkServiceProps(props);
   const instanceType = props.instanceType ?? new ec2.InstanceType('c7gn.medium');
-  const squidWorkers = props.squidWorkers ?? vcpusOfInstanceType(instanceType.toString()) ?? 1;
+  const squidWorkers = props.squidWorkers ?? Math.min(vcpusOfInstanceType(instanceType.toString()) ?? 1, 64);
   wholeNumber('squidWorkers', squidWorkers, 1, 64, 'expected a whole number from 1 to 64');
   const deniedRequestsAlarmThreshold = props.deniedRequestsAlarmThreshold ?? 100;
   if (!(deniedRequestsAlarmThreshold >= 1)) {

@@ -231,7 +231,10 @@ function startConfig(): ec2.InitConfig {
  * Files above {@link INLINE_FILE_LIMIT} travel as S3 assets; cfn-init downloads them with the
  * instance role (the caller grants read on exactly these objects).
  */
-function stageSquidFiles(scope: Construct, files: SquidConfigFile[]): { config: ec2.InitConfig; assets: s3assets.Asset[] } {
+function stageSquidFiles(
+  scope: Construct,
+  files: SquidConfigFile[],
+): { config: ec2.InitConfig; assets: s3assets.Asset[] } {
   const config = new ec2.InitConfig([]);
   const assets: s3assets.Asset[] = [];
   for (const f of files) {

@@ -84,7 +84,8 @@ export function sizeProxyInstance(input: SizingInput): ProxySizing {
     });
   }
   const m = MEMORY_MODEL;
-  const usableKiB = Math.max(0, memoryMiB - m.reservedMiB - input.workers * m.reservedMiBPerWorker) * 1024 * m.tunnelShare;
+  const usableKiB =
+    Math.max(0, memoryMiB - m.reservedMiB - input.workers * m.reservedMiBPerWorker) * 1024 * m.tunnelShare;
   const perTunnel = m.kernelKiBPerTunnel + m.descriptorTableKiBPerTunnel;
   const idleTunnels = Math.floor(usableKiB / (m.squidKiBPerIdleTunnel + perTunnel));
   const activeTunnels = Math.floor(usableKiB / (m.squidKiBPerActiveTunnel + perTunnel));

@@ -35,13 +35,18 @@ const OUR_UNITS = ['squid.service', 'cfn-hup.service', 'egress-proxy-firewall.se
 
 /** Root, systemd-nspawn and debootstrap; under CI=true a missing one fails instead of skipping. */
 function describeHostBoot(name: string, fn: () => void): void {
-  const missing = ['/usr/bin/systemd-nspawn', '/usr/sbin/debootstrap', '/usr/bin/nsenter'].filter((p) => !existsSync(p));
+  const missing = ['/usr/bin/systemd-nspawn', '/usr/sbin/debootstrap', '/usr/bin/nsenter'].filter(
+    (p) => !existsSync(p),
+  );
   const problems = [
-    ...(missing.length ? [`missing ${missing.join(', ')} (apt-get install systemd-container debootstrap util-linux)`] : []),
+    ...(missing.length
+      ? [`missing ${missing.join(', ')} (apt-get install systemd-container debootstrap util-linux)`]
+      : []),
     ...(process.getuid?.() !== 0 ? ['not root: namespaces and containers need root'] : []),
   ];
-  if (problems.length === 0) describe(name, fn);
-  else if (process.env.CI === 'true') {
+  if (problems.length === 0) {
+    describe(name, fn);
+  } else if (process.env.CI === 'true') {
     describe(name, () => test('has what the boot test needs', () => fail(problems.join('; '))));
   } else {
     // eslint-disable-next-line no-console
@@ -75,7 +80,13 @@ describeHostBoot('a proxy instance booted under systemd', () => {
   let hosts: Record<string, string>;
 
   const request = (target: string) =>
-    proxyRequest({ proxyHost: network.proxyAddress, proxyPort: PORT, ppv2: CLIENT, target: `${target}:443`, ca: certs.ca });
+    proxyRequest({
+      proxyHost: network.proxyAddress,
+      proxyPort: PORT,
+      ppv2: CLIENT,
+      target: `${target}:443`,
+      ca: certs.ca,
+    });
   const reaches = async (target: string) => (await request(target)).reachedUpstream;
   const squidActive = () => instance.exec(['systemctl', 'is-active', 'squid.service']).stdout.trim() === 'active';
 
@@ -102,8 +113,13 @@ describeHostBoot('a proxy instance booted under systemd', () => {
   }, 120_000);
 
   test('every unit file the template writes passes systemd-analyze verify', () => {
-    const units = Object.keys(filesOf(host.metadata, 'setup')).filter((p) => /^\/etc\/systemd\/system\/[^/]+\.service$/.test(p));
-    expect(units.sort()).toEqual(['/etc/systemd/system/cfn-hup.service', '/etc/systemd/system/egress-proxy-firewall.service']);
+    const units = Object.keys(filesOf(host.metadata, 'setup')).filter((p) =>
+      /^\/etc\/systemd\/system\/[^/]+\.service$/.test(p),
+    );
+    expect(units.sort()).toEqual([
+      '/etc/systemd/system/cfn-hup.service',
+      '/etc/systemd/system/egress-proxy-firewall.service',
+    ]);
     // The drop-in is verified with the unit it extends.
     for (const unit of [...units, '/lib/systemd/system/squid.service']) {
       const r = instance.exec(['systemd-analyze', 'verify', '--man=no', unit]);
@@ -113,13 +129,16 @@ describeHostBoot('a proxy instance booted under systemd', () => {
 
   test('after boot Squid, cfn-hup and the connection cap are active and systemctl --failed names none of ours', () => {
     for (const unit of ['squid.service', 'cfn-hup.service', 'egress-proxy-firewall.service']) {
-      expect({ unit, state: instance.exec(['systemctl', 'is-active', unit]).stdout.trim() }).toEqual({ unit, state: 'active' });
+      expect({ unit, state: instance.exec(['systemctl', 'is-active', unit]).stdout.trim() }).toEqual({
+        unit,
+        state: 'active',
+      });
     }
     const failed = instance.sh('systemctl --failed --plain --no-legend | cut -d" " -f1');
     expect(failed.split('\n').filter((u) => OUR_UNITS.includes(u))).toEqual([]);
   });
 
-  test('cfn-hup runs as its unit\'s main process, daemonized as the real one: a PID lock file, no fork', () => {
+  test("cfn-hup runs as its unit's main process, daemonized as the real one: a PID lock file, no fork", () => {
     const mainPid = instance.sh('systemctl show -p MainPID --value cfn-hup.service').trim();
     expect(instance.sh('cat /var/run/cfn-hup.pid').trim()).toBe(mainPid);
     expect(instance.sh('systemctl show -p Type --value cfn-hup.service').trim()).toBe('simple');
@@ -191,7 +210,11 @@ describeHostBoot('a proxy instance booted under systemd', () => {
       expect(Date.now() - started).toBeLessThan(1000);
       expect(await healthCheck(network.proxyAddress, HEALTH_CHECK_PORT)).toBe('open');
       held.splice(0, 5).forEach((s) => s.destroy());
-      await waitUntil('a freed place', async () => (await connectOutcome(network.proxyAddress, PORT)) === 'open', 10_000);
+      await waitUntil(
+        'a freed place',
+        async () => (await connectOutcome(network.proxyAddress, PORT)) === 'open',
+        10_000,
+      );
     } finally {
       held.forEach((s) => s.destroy());
     }
@@ -199,7 +222,13 @@ describeHostBoot('a proxy instance booted under systemd', () => {
   }, 120_000);
 
   test("the reload config set applies a changed allowlist (over 32 KiB: an S3 object the role may read) through cfn-hup's hook, and an open tunnel keeps flowing", async () => {
-    const tunnel = await openTunnel({ proxyHost: network.proxyAddress, proxyPort: PORT, target: `${ALLOWED}:443`, ca: certs.ca, ppv2: CLIENT });
+    const tunnel = await openTunnel({
+      proxyHost: network.proxyAddress,
+      proxyPort: PORT,
+      target: `${ALLOWED}:443`,
+      ca: certs.ca,
+      ppv2: CLIENT,
+    });
     const stream = watchStream(tunnel, ALLOWED, 8000, 100);
     await waitUntil('the stream to start', () => stream.ticks > 0, 5000);
     expect(await reaches(ADDED)).toBe(false);
@@ -256,7 +285,9 @@ describeHostBoot('a proxy instance booted under systemd', () => {
     instance.sh('logrotate -f /etc/logrotate.d/squid');
     expect(existsSync(instance.path('/var/log/squid/access.log.1'))).toBe(true);
     expect(await reaches(ALLOWED)).toBe(true);
-    await waitUntil('a line in the new access log', () => instance.read('/var/log/squid/access.log').includes(`dest=${ALLOWED}:443`));
+    await waitUntil('a line in the new access log', () =>
+      instance.read('/var/log/squid/access.log').includes(`dest=${ALLOWED}:443`),
+    );
   });
 
   test('killing the Squid master with SIGKILL: systemd starts Squid again and it serves', async () => {
@@ -264,7 +295,10 @@ describeHostBoot('a proxy instance booted under systemd', () => {
     instance.killProcess(pid);
     await waitUntil(
       'Squid to come back',
-      async () => instance.sh('systemctl show -p MainPID --value squid.service').trim() !== pid && squidActive() && reaches(ALLOWED),
+      async () =>
+        instance.sh('systemctl show -p MainPID --value squid.service').trim() !== pid &&
+        squidActive() &&
+        reaches(ALLOWED),
       60_000,
       500,
     );
@@ -293,7 +327,9 @@ describeHostBoot('a proxy instance booted under systemd', () => {
     expect(await reaches(DENIED)).toBe(false);
     expect(instance.calls('cfn-signal')).toHaveLength(1);
     expect(instance.calls('cfn-init')).toHaveLength(inits);
-    expect(instance.exec(['systemctl', 'is-active', 'cfn-hup.service', 'egress-proxy-firewall.service']).stdout.trim()).toBe('active\nactive');
+    expect(
+      instance.exec(['systemctl', 'is-active', 'cfn-hup.service', 'egress-proxy-firewall.service']).stdout.trim(),
+    ).toBe('active\nactive');
   }, 300_000);
 });
 
@@ -330,7 +366,9 @@ describeHostBoot('first boot of a minimal image with a configuration Squid rejec
     const signals = instance.calls('cfn-signal');
     expect(signals).toHaveLength(1);
     expect(signals[0]).toEqual(expect.objectContaining({ status: 'FAILURE', exitCode: 1 }));
-    expect(signals[0].reason).toMatch(/^cfn-init exited with 1: squid -k parse rejected the new configuration.*FATAL: Bungled/);
+    expect(signals[0].reason).toMatch(
+      /^cfn-init exited with 1: squid -k parse rejected the new configuration.*FATAL: Bungled/,
+    );
     expect(signals[0].listening).not.toContain(PORT);
     expect(instance.exec(['systemctl', 'is-active', 'squid.service']).stdout.trim()).not.toBe('active');
   });
@@ -355,7 +393,15 @@ async function startUpstream(network: HostNetwork, dir: string, certs: TestCerti
   execFileSync('touch', [log]);
   network.spawn(network.upstream, process.execPath, [
     join(__dirname, '..', 'squid', 'upstream-server.js'),
-    JSON.stringify({ log, ready, cert: certs.serverCert, key: certs.serverKey, account: '210987654321', tlsPorts: [443], plainPorts: [80] }),
+    JSON.stringify({
+      log,
+      ready,
+      cert: certs.serverCert,
+      key: certs.serverKey,
+      account: '210987654321',
+      tlsPorts: [443],
+      plainPorts: [80],
+    }),
   ]);
   await waitUntil('the upstream', () => existsSync(ready), 15_000);
   return () =>
@@ -422,6 +468,9 @@ async function openConnections(host: string, port: number, n: number): Promise<n
 
 /** CloudWatch Logs term matching for unstructured events (plain terms must occur, `-` terms must not). */
 function cloudWatchTermsMatch(pattern: string, line: string): boolean {
-  const terms = [...pattern.matchAll(/(-?)(?:"([^"]*)"|(\S+))/g)].map((m) => ({ exclude: m[1] === '-', text: m[2] ?? m[3] }));
+  const terms = [...pattern.matchAll(/(-?)(?:"([^"]*)"|(\S+))/g)].map((m) => ({
+    exclude: m[1] === '-',
+    text: m[2] ?? m[3],
+  }));
   return terms.every((t) => line.includes(t.text) !== t.exclude);
 }

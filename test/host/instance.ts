@@ -24,7 +24,10 @@ export const STANDIN_MINUTE_SECONDS = 2;
 
 /** The root filesystem: built (or found in its cache) by test/host/rootfs.sh. */
 export function rootFilesystem(): string {
-  const out = execFileSync('bash', [join(__dirname, 'rootfs.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('bash', [join(__dirname, 'rootfs.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return out.trim().split('\n').pop()!;
 }
 
@@ -192,7 +195,10 @@ export class ProxyInstance {
     const { host } = this.options;
     const file = this.path(`${STANDIN_STATE}/stack/${host.resource}.json`);
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(`${file}.tmp`, JSON.stringify({ stackName: host.stackName, stackId: host.stackId, status, metadata }));
+    writeFileSync(
+      `${file}.tmp`,
+      JSON.stringify({ stackName: host.stackName, stackId: host.stackId, status, metadata }),
+    );
     execFileSync('mv', [`${file}.tmp`, file]);
   }
 
@@ -299,7 +305,10 @@ export class ProxyInstance {
     );
     this.putAssets(host.assets);
     const hosts = Object.entries(this.options.hosts).map(([n, a]) => `${a} ${n}`);
-    writeFileSync(this.path('/etc/hosts'), ['127.0.0.1 localhost', `127.0.1.1 ${this.machine}`, ...hosts, ''].join('\n'));
+    writeFileSync(
+      this.path('/etc/hosts'),
+      ['127.0.0.1 localhost', `127.0.1.1 ${this.machine}`, ...hosts, ''].join('\n'),
+    );
     writeFileSync(this.path('/etc/hostname'), `${this.machine}\n`);
     // Nothing answers DNS inside the box: names Squid needs are in /etc/hosts, and the allowlist
     // check (dstdomain -n) never resolves a denied name.
