@@ -13,9 +13,9 @@ import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-STATE = tempfile.mkdtemp(prefix="pep-standin-state-")
+# One stand-in state directory for every test module of the run (standin reads it once).
+STATE = os.environ.setdefault("PEP_STANDIN_STATE", tempfile.mkdtemp(prefix="pep-standin-state-"))
 os.environ["PEP_STANDIN_HOME"] = os.path.dirname(HERE)  # al2023-on-debian.json is there
-os.environ["PEP_STANDIN_STATE"] = STATE
 os.environ["PEP_STANDIN_CFN_INIT_DATA"] = os.path.join(STATE, "cfn-init-data")
 sys.path.insert(0, HERE)
 
