@@ -97,7 +97,8 @@ project.addTask('test:host', {
   receiveArgs: true,
 });
 project.addTask('test:host:standins', {
-  description: "Unit tests of the boot test's cfn-init and cfn-hup stand-ins (Debian's python3 with python3-daemon, as in the booted root filesystem)",
+  description:
+    "Unit tests of the boot test's cfn-init and cfn-hup stand-ins (Debian's python3 with python3-daemon, as in the booted root filesystem)",
   exec: '/usr/bin/python3 -m unittest discover -s test/host/standins -t test/host/standins',
 });
 

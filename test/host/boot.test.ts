@@ -106,11 +106,7 @@ describeHostBoot('a proxy instance booted under systemd', () => {
     instance.setStackResource(host.metadata, 'CREATE_COMPLETE');
   }, 600_000);
 
-  afterAll(async () => {
-    await instance?.destroy();
-    network?.destroy();
-    if (work) rmSync(work, { recursive: true, force: true });
-  }, 120_000);
+  afterAll(() => tearDown(instance, network, work), 120_000);
 
   test('every unit file the template writes passes systemd-analyze verify', () => {
     const units = Object.keys(filesOf(host.metadata, 'setup')).filter((p) =>
@@ -350,11 +346,7 @@ describeHostBoot('first boot of a minimal image with a configuration Squid rejec
     await waitUntil('the signal', () => instance.calls('cfn-signal').length > 0, 60_000);
   }, 600_000);
 
-  afterAll(async () => {
-    await instance?.destroy();
-    network?.destroy();
-    if (work) rmSync(work, { recursive: true, force: true });
-  }, 120_000);
+  afterAll(() => tearDown(instance, network, work), 120_000);
 
   test('the user data installs aws-cfn-bootstrap with dnf before it runs cfn-init', () => {
     const [dnf] = instance.calls('dnf');
@@ -373,6 +365,13 @@ describeHostBoot('first boot of a minimal image with a configuration Squid rejec
     expect(instance.exec(['systemctl', 'is-active', 'squid.service']).stdout.trim()).not.toBe('active');
   });
 });
+
+/** Stop the instance (by its init's PID), remove the namespaces and the work files. */
+async function tearDown(instance?: ProxyInstance, network?: HostNetwork, work?: string): Promise<void> {
+  await instance?.destroy();
+  network?.destroy();
+  if (work) rmSync(work, { recursive: true, force: true });
+}
 
 /**
  * What CloudFormation does in a stack update, in the template's order: the role's policy (the new
