@@ -9,12 +9,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { EgressPolicy } from './egress-policy';
-import { allowDnsServers, checkDnsServers } from './private/dns-servers';
 import { placeProvider, ProviderPlacement, ProxyProtocolSources } from './private/provider-placement';
 import { ProviderSettings, resolveProviderSettings } from './private/provider-settings';
 import { publishEndpointService } from './private/proxy-endpoint-service';
 import { createFleet, sizeFleet } from './private/proxy-fleet';
-import { healthCheckPortFor, SQUID_CONFIG_DIR, SQUID_LOG_DIR, SQUID_PID_FILE } from './private/proxy-host';
+import { SQUID_CONFIG_DIR, SQUID_LOG_DIR, SQUID_PID_FILE } from './private/proxy-host';
 import { createLoadBalancer } from './private/proxy-load-balancer';
 import { AlarmMetrics, createAlarms, createLogs, LogMetric } from './private/proxy-monitoring';
 import { createSecurityGroups } from './private/proxy-security-groups';
@@ -115,8 +114,8 @@ export interface EgressProxyProviderOptions {
 
   /**
    * The TCP port of the proxy, on the load balancer, the endpoint and the instances. The load
-   * balancer checks the instances' health on the next port (`port + 1`), which each instance
-   * redirects to Squid past its connection cap.
+   * balancer checks the instances' health on the next port (`port + 1`; 65534 for 65535), which
+   * each instance redirects to Squid past its connection cap.
    *
    * @default 3128
    */
@@ -130,7 +129,7 @@ export interface EgressProxyProviderOptions {
    * for an instance type the library's table does not know (synthesis warns), or lower it.
    * 1–55,000.
    *
-   * @default - derived from the instance type's memory (c7gn.medium: about 7,000)
+   * @default - derived from the instance type's memory (c7gn.medium: 6,553)
    */
   readonly maxConnectionsPerInstance?: number;
 
@@ -372,8 +371,7 @@ export class EgressProxyProvider extends Construct implements ec2.IConnectable {
     this.availabilityZones = placement.availabilityZones;
     this.reportPolicyWarnings();
     const sizing = sizeFleet(this, settings, props.maxConnectionsPerInstance, WARNING_PREFIX);
-    const dnsServers = checkDnsServers(props.dnsServers);
-    const squid = renderSquid(props, settings, placement, sizing, dnsServers);
+    const squid = renderSquid(props, settings, placement, sizing);
 
     const proxyLogs = createLogs(this, {
       retention: props.logRetention,
@@ -383,9 +381,7 @@ export class EgressProxyProvider extends Construct implements ec2.IConnectable {
     this.logGroup = proxyLogs.logGroup;
     this.metricNamespace = proxyLogs.metricNamespace;
 
-    const healthCheckPort = healthCheckPortFor(settings.port);
-    const groups = createSecurityGroups(this, props.vpc, settings.port, props.policy, healthCheckPort);
-    if (dnsServers) allowDnsServers(groups.instances, dnsServers);
+    const groups = createSecurityGroups(this, props.vpc, settings.port, props.policy);
     this.instanceSecurityGroup = groups.instances;
     this.connections = new ec2.Connections({
       securityGroups: [groups.loadBalancer],
@@ -408,7 +404,6 @@ export class EgressProxyProvider extends Construct implements ec2.IConnectable {
 
     const lb = createLoadBalancer(this, {
       ...settings,
-      healthCheckPort,
       vpc: props.vpc,
       subnets: placement.loadBalancerSelection,
       securityGroup: groups.loadBalancer,
@@ -540,14 +535,13 @@ function renderSquid(
   settings: ProviderSettings,
   placement: ProviderPlacement,
   sizing: ProxySizing,
-  dnsServers: string[] | undefined,
 ): { squidFiles: SquidConfigFile[] } {
   const ppv2 = settings.proxyProtocol ? new ProxyProtocolSources(placement, props.vpc) : undefined;
   const squid = SquidConfig.render(props.policy, {
     port: settings.port,
     vcpus: settings.squidWorkers,
     maxFileDescriptors: sizing.maxFileDescriptors,
-    dnsNameservers: dnsServers,
+    dnsNameservers: settings.dnsServers,
     proxyProtocolSources: ppv2?.cidrs,
     configDirectory: SQUID_CONFIG_DIR,
     logDirectory: SQUID_LOG_DIR,

@@ -1,6 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { EgressProxyProviderProps } from '../egress-proxy-provider';
+import { checkDnsServers } from './dns-servers';
 import { vcpusOfInstanceType } from './instance-size';
 
 /** The provider's props, validated and with every default filled in. */
@@ -17,6 +18,8 @@ export interface ProviderSettings {
   readonly machineImage: ec2.IMachineImage;
   readonly squidWorkers: number;
   readonly proxyProtocol: boolean;
+  /** DNS servers Squid resolves with; undefined: the VPC resolver. */
+  readonly dnsServers?: string[];
 }
 
 /**
@@ -43,6 +46,7 @@ export function resolveProviderSettings(props: EgressProxyProviderProps): Provid
     machineImage: props.machineImage ?? defaultImage(instanceType),
     squidWorkers,
     proxyProtocol: resolveProxyProtocol(props),
+    dnsServers: checkDnsServers(props.dnsServers),
   };
 }
 

@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { SquidConfigFile } from '../squid-config';
+import { allowDnsServers } from './dns-servers';
 import { acknowledgeNagFindings } from './nag';
 import { ProviderPlacement } from './provider-placement';
 import { ProviderSettings } from './provider-settings';
@@ -37,7 +38,8 @@ export interface ProxyFleet {
  * The instances: a role for Session Manager and the CloudWatch agent, a launch template (IMDSv2
  * only with hop limit 1, encrypted gp3, no key pair), and an Auto Scaling group that waits for
  * every instance's signal, replaces instances one at a time, scales on CPU, and starts only once
- * the subnets' route to the internet exists. CloudFormation::Init sets each instance up.
+ * the subnets' route to the internet exists. CloudFormation::Init sets each instance up. Custom
+ * DNS servers get 53/UDP and 53/TCP in the instances' security group.
  */
 export function createFleet(scope: Construct, options: FleetOptions): ProxyFleet {
   const { settings, placement } = options;
@@ -82,6 +84,7 @@ export function createFleet(scope: Construct, options: FleetOptions): ProxyFleet
   asg.scaleOnCpuUtilization('CpuScaling', { targetUtilizationPercent: settings.targetCpuUtilizationPercent });
 
   attachHostInit(scope, asg, role, userData, options);
+  if (settings.dnsServers) allowDnsServers(options.securityGroup, settings.dnsServers);
   return { role, launchTemplate, autoScalingGroup: asg };
 }
 

@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import { acknowledgeNagFindings } from './nag';
+import { healthCheckPortFor } from './proxy-host';
 
 /** What {@link createLoadBalancer} needs. */
 export interface LoadBalancerOptions {
@@ -12,8 +13,6 @@ export interface LoadBalancerOptions {
   readonly securityGroup: ec2.ISecurityGroup;
   readonly fleet: autoscaling.AutoScalingGroup;
   readonly port: number;
-  /** The port the target group checks health on (the instances redirect it to Squid past their cap). */
-  readonly healthCheckPort: number;
   readonly proxyProtocol: boolean;
   readonly deregistrationDelay: Duration;
   readonly idleTimeout: Duration;
@@ -45,7 +44,7 @@ export function createLoadBalancer(scope: Construct, options: LoadBalancerOption
     healthCheck: {
       enabled: true,
       protocol: elbv2.Protocol.TCP,
-      port: String(options.healthCheckPort),
+      port: String(healthCheckPortFor(options.port)),
       interval: Duration.seconds(10),
       healthyThresholdCount: 2,
       unhealthyThresholdCount: 2,

@@ -1,6 +1,7 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { EgressPolicy } from '../egress-policy';
+import { healthCheckPortFor } from './proxy-host';
 
 /** The two security groups of the provider. */
 export interface ProxySecurityGroups {
@@ -13,16 +14,14 @@ export interface ProxySecurityGroups {
 /**
  * The load balancer's and the instances' security groups. The instances admit the proxy port and
  * the health-check port from the load balancer only (anyone else could forge a PROXY protocol
- * header), and reach out
- * only on the policy's ports and HTTPS (the AWS APIs the instances use: SSM, CloudFormation,
- * CloudWatch Logs, S3, the Amazon Linux package repositories).
+ * header), and reach out only on the policy's ports and HTTPS (the AWS APIs the instances use:
+ * SSM, CloudFormation, CloudWatch Logs, S3, the Amazon Linux package repositories).
  */
 export function createSecurityGroups(
   scope: Construct,
   vpc: ec2.IVpc,
   port: number,
   policy: EgressPolicy,
-  healthCheckPort: number,
 ): ProxySecurityGroups {
   const loadBalancer = new ec2.SecurityGroup(scope, 'LoadBalancerSecurityGroup', {
     vpc,
@@ -41,7 +40,7 @@ export function createSecurityGroups(
   );
   instances.connections.allowFrom(
     loadBalancer,
-    ec2.Port.tcp(healthCheckPort),
+    ec2.Port.tcp(healthCheckPortFor(port)),
     'Health checks from the egress proxy load balancer',
   );
   const egressPorts = new Set([443, ...policy.ports, ...(policy.allowPlainHttp ? [80] : [])]);
