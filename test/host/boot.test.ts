@@ -142,6 +142,29 @@ describeHostBoot('a proxy instance booted under systemd', () => {
     expect(start.ppid).toBe(1);
   });
 
+  test('the same cfn-hup under the old Type=forking unit never comes up: python-daemon does not fork under PID 1', () => {
+    instance.sh('systemctl stop cfn-hup.service');
+    try {
+      const r = instance.exec([
+        'systemd-run',
+        '--unit=cfn-hup-forking',
+        '-p',
+        'Type=forking',
+        '-p',
+        'PIDFile=/run/cfn-hup.pid',
+        '-p',
+        'TimeoutStartSec=5s',
+        '/opt/aws/bin/cfn-hup',
+      ]);
+      expect(r.status).not.toBe(0);
+      expect(instance.sh('systemctl show -p Result --value cfn-hup-forking.service').trim()).toBe('timeout');
+    } finally {
+      instance.exec(['systemctl', 'reset-failed', 'cfn-hup-forking.service']);
+      instance.sh('systemctl start cfn-hup.service');
+    }
+    expect(instance.exec(['systemctl', 'is-active', 'cfn-hup.service']).stdout.trim()).toBe('active');
+  });
+
   test('the success signal is sent once, only after Squid listens, and cfn-init ran the install config set', () => {
     const signals = instance.calls('cfn-signal');
     expect(signals).toHaveLength(1);
