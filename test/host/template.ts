@@ -80,7 +80,7 @@ function only(resources: Record<string, any>, type: string): [string, any] {
 }
 
 /** The physical ID CloudFormation would give a resource: a fixed, recognisable name. */
-export function physicalId(logicalId: string): string {
+function physicalId(logicalId: string): string {
   return `${STACK_NAME}-${logicalId}-PHYSICAL`;
 }
 
@@ -94,7 +94,7 @@ const PSEUDO: Record<string, string> = {
 };
 
 /** Resolve the intrinsic functions the provider's template uses; anything else is an error. */
-export function resolve(value: any): any {
+function resolve(value: any): any {
   if (Array.isArray(value)) return value.map(resolve);
   if (value === null || typeof value !== 'object') return value;
   const keys = Object.keys(value);

@@ -4,7 +4,6 @@
 Installed in /usr/lib/pep-standin inside the booted root filesystem; the directories below are
 the stand-ins' whole world (see test/host/al2023-on-debian.json)."""
 
-import datetime
 import fnmatch
 import json
 import logging
@@ -114,7 +113,3 @@ def configure_logging(filename, verbose=False):
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-
-
-def now():
-    return datetime.datetime.now(datetime.timezone.utc).isoformat()
