@@ -78,7 +78,7 @@ export class ProxyInstance {
   public readonly machine: string;
   private nspawn?: ChildProcess;
   private initPid?: number;
-  private boots = 0;
+  private readonly consoleLogs: string[] = [];
 
   private constructor(
     private readonly options: InstanceOptions,
@@ -95,7 +95,9 @@ export class ProxyInstance {
 
   /** Boot (or boot again) and wait until systemd has finished starting up, the user data included. */
   public async boot(timeoutMs = 240_000): Promise<string> {
-    const log = openSync(join(this.dir, '..', `${this.machine}.console-${this.boots++}.log`), 'w');
+    const consoleLog = `${this.dir}.console-${this.consoleLogs.length}.log`;
+    this.consoleLogs.push(consoleLog);
+    const log = openSync(consoleLog, 'w');
     const child = spawn(
       'systemd-nspawn',
       [
@@ -237,10 +239,11 @@ export class ProxyInstance {
     return this.boot();
   }
 
-  /** Stop it and remove its directory (kept for a look when PEP_HOST_KEEP is set). */
+  /** Stop it and remove its directory and console logs (kept for a look when PEP_HOST_KEEP is set). */
   public async destroy(): Promise<void> {
     await this.kill();
-    if (!process.env.PEP_HOST_KEEP) rmSync(this.dir, { recursive: true, force: true });
+    if (process.env.PEP_HOST_KEEP) return;
+    for (const f of [this.dir, ...this.consoleLogs]) rmSync(f, { recursive: true, force: true });
   }
 
   private init(): number {
