@@ -60,7 +60,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // The default `--updateSnapshot` silently accepts drift.
     updateSnapshot: UpdateSnapshot.NEVER,
     jestConfig: {
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/squid/'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/squid/', '<rootDir>/test/host/'],
       testTimeout: 60_000,
     },
   },
@@ -86,6 +86,20 @@ project.addTask('test:squid', {
   description: 'Run the tests against real Squid and the real AWS CLI (needs root for network namespaces)',
   exec: 'jest --runInBand --ci test/squid/ --testPathIgnorePatterns /node_modules/',
   receiveArgs: true,
+});
+
+// The host's life under real systemd: the template's init applied to a Debian root filesystem
+// booted with systemd-nspawn (root). Prints `host boot: N checks passed, N failed`.
+project.addTask('test:host', {
+  description:
+    'Boot a proxy instance under systemd-nspawn and check its whole life (root; builds the root filesystem once)',
+  exec: 'jest --runInBand --ci test/host/ --testPathIgnorePatterns /node_modules/ --reporters default --reporters ./test/host/summary-reporter.js',
+  receiveArgs: true,
+});
+project.addTask('test:host:standins', {
+  description:
+    "Unit tests of the boot test's cfn-init and cfn-hup stand-ins (Debian's python3 with python3-daemon, as in the booted root filesystem)",
+  exec: '/usr/bin/python3 -m unittest discover -s test/host/standins -t test/host/standins',
 });
 
 // The main job: synthesise the example app (no credentials, no lookups).
@@ -127,6 +141,12 @@ project.addTask('test:python', {
 project.addTask('bench', {
   description: 'Benchmarks: writes docs/BENCHMARKS.md (root; real Squid and tinyproxy in a network namespace)',
   exec: 'flock /tmp/pep-squid.lock ts-node --project tsconfig.dev.json bench/run.ts',
+});
+
+// Memory per tunnel (not part of the tests): writes docs/BENCHMARKS-memory.md. Needs root.
+project.addTask('bench:memory', {
+  description: 'Memory per tunnel of the rendered Squid configuration: writes docs/BENCHMARKS-memory.md (root)',
+  exec: 'flock /tmp/pep-squid.lock ts-node --project tsconfig.dev.json bench/memory.ts',
 });
 
 // CI runs exactly the README's test command.

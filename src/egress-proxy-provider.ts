@@ -12,11 +12,12 @@ import { EgressPolicy } from './egress-policy';
 import { placeProvider, ProviderPlacement, ProxyProtocolSources } from './private/provider-placement';
 import { ProviderSettings, resolveProviderSettings } from './private/provider-settings';
 import { publishEndpointService } from './private/proxy-endpoint-service';
-import { createFleet } from './private/proxy-fleet';
+import { createFleet, sizeFleet } from './private/proxy-fleet';
 import { SQUID_CONFIG_DIR, SQUID_LOG_DIR, SQUID_PID_FILE } from './private/proxy-host';
 import { createLoadBalancer } from './private/proxy-load-balancer';
 import { AlarmMetrics, createAlarms, createLogs, LogMetric } from './private/proxy-monitoring';
 import { createSecurityGroups } from './private/proxy-security-groups';
+import { ProxySizing } from './private/sizing';
 import { SquidConfig, SquidConfigFile } from './squid-config';
 
 /**
@@ -62,8 +63,11 @@ export interface EgressProxyProviderOptions {
   readonly instanceType?: ec2.InstanceType;
 
   /**
-   * The machine image. The instance set-up expects Amazon Linux 2023 (dnf, systemd, the `squid`
-   * package, `/dev/xvda` as root device); pass an image to pin a specific AL2023 release.
+   * The machine image. The instance set-up expects Amazon Linux 2023, standard or minimal: dnf
+   * with the AL2023 repositories (it installs `squid`, `openssl`, `nftables` and
+   * `amazon-cloudwatch-agent`, and `aws-cfn-bootstrap` when the image lacks it, as the minimal
+   * images do), systemd, and `/dev/xvda` as root device. Pass an image to pin a specific AL2023
+   * release; an image of another distribution must provide all of these.
    *
    * @default - the latest Amazon Linux 2023 for the instance type's architecture, resolved at
    * deploy time from its public SSM parameter (no context lookup, no credentials at synth)
@@ -109,11 +113,33 @@ export interface EgressProxyProviderOptions {
   readonly squidWorkers?: number;
 
   /**
-   * The TCP port of the proxy, on the load balancer, the endpoint and the instances.
+   * The TCP port of the proxy, on the load balancer, the endpoint and the instances. The load
+   * balancer checks the instances' health on the next port (`port + 1`; 65534 for 65535), which
+   * each instance redirects to Squid past its connection cap.
    *
    * @default 3128
    */
   readonly port?: number;
+
+  /**
+   * Concurrent connections (tunnels) one instance accepts; a client over the cap gets a TCP reset
+   * at once. The default is what fits in the instance type's memory once every tunnel has
+   * carried data (Squid keeps that memory), at most an NLB target's 55,000, so the kernel never
+   * kills Squid for lack of memory; the README's sizing table lists it by instance type. Set it
+   * for an instance type the library's table does not know (synthesis warns), or lower it.
+   * 1–55,000.
+   *
+   * @default - derived from the instance type's memory (c7gn.medium: 6,553)
+   */
+  readonly maxConnectionsPerInstance?: number;
+
+  /**
+   * DNS servers Squid resolves destination names with, instead of the VPC's resolver. The
+   * instances' security group then allows port 53 over UDP and TCP to each of them.
+   *
+   * @default - the VPC's resolver (from the instance's /etc/resolv.conf)
+   */
+  readonly dnsServers?: string[];
 
   /**
    * Send PROXY protocol v2 from the load balancer to Squid. It carries the client's address and
@@ -344,7 +370,8 @@ export class EgressProxyProvider extends Construct implements ec2.IConnectable {
     const placement = placeProvider(this, props, WARNING_PREFIX);
     this.availabilityZones = placement.availabilityZones;
     this.reportPolicyWarnings();
-    const squid = renderSquid(props, settings, placement);
+    const sizing = sizeFleet(this, settings, props.maxConnectionsPerInstance, WARNING_PREFIX);
+    const squid = renderSquid(props, settings, placement, sizing);
 
     const proxyLogs = createLogs(this, {
       retention: props.logRetention,
@@ -363,6 +390,7 @@ export class EgressProxyProvider extends Construct implements ec2.IConnectable {
 
     const fleet = createFleet(this, {
       ...squid,
+      sizing,
       vpc: props.vpc,
       placement,
       settings,
@@ -506,11 +534,14 @@ function renderSquid(
   props: EgressProxyProviderProps,
   settings: ProviderSettings,
   placement: ProviderPlacement,
-): { squidFiles: SquidConfigFile[]; maxFileDescriptors: number } {
+  sizing: ProxySizing,
+): { squidFiles: SquidConfigFile[] } {
   const ppv2 = settings.proxyProtocol ? new ProxyProtocolSources(placement, props.vpc) : undefined;
   const squid = SquidConfig.render(props.policy, {
     port: settings.port,
     vcpus: settings.squidWorkers,
+    maxFileDescriptors: sizing.maxFileDescriptors,
+    dnsNameservers: settings.dnsServers,
     proxyProtocolSources: ppv2?.cidrs,
     configDirectory: SQUID_CONFIG_DIR,
     logDirectory: SQUID_LOG_DIR,
@@ -519,6 +550,5 @@ function renderSquid(
   });
   return {
     squidFiles: squid.files.map((f) => ({ ...f, content: ppv2 ? ppv2.substitute(f.content) : f.content })),
-    maxFileDescriptors: squid.maxFileDescriptors,
   };
 }

@@ -35,6 +35,12 @@ export interface SquidRenderOptions {
    */
   readonly vcpus?: number;
   /**
+   * `max_filedescriptors`: the descriptors each worker may open, two per tunnel. The Squid
+   * service's `LimitNOFILE` must be at least this high.
+   * @default - room for an NLB target's 55,000 connections spread over the workers, with 20% headroom
+   */
+  readonly maxFileDescriptors?: number;
+  /**
    * Directory of `squid.conf`, the allowlist files and the endpoint-ID helper.
    * @default '/etc/squid'
    */
@@ -182,7 +188,10 @@ export class SquidConfig {
     const apexFile =
       p.subdomainOnlyNames.length > 0 ? file('egress-subdomain-only-names.txt', p.subdomainOnlyNames) : undefined;
     const workers = this.vcpus;
-    const maxFds = Math.ceil((TARGET_CONNECTIONS * 2 * 1.2) / workers / 1024) * 1024;
+    const maxFds = o.maxFileDescriptors ?? Math.ceil((TARGET_CONNECTIONS * 2 * 1.2) / workers / 1024) * 1024;
+    if (!Number.isInteger(maxFds) || maxFds < 256 || maxFds > 1_048_576) {
+      throw new Error(`Invalid maxFileDescriptors ${maxFds}: expected a whole number from 256 to 1048576`);
+    }
     const cert = o.certificateFile ?? `${this.dir}/egress-bump.pem`;
     const accessLog = `${this.logDir}/access.log`;
     const cacheLog = `${this.logDir}/cache.log`;
@@ -355,7 +364,9 @@ export class SquidConfig {
       `pid_filename ${o.pidFile ?? '/run/squid.pid'}`,
       `coredump_dir ${this.logDir}`,
       '',
-      "## Capacity: one worker per vCPU; two file descriptors per tunnel, 20% headroom over an NLB target's 55,000 connections.",
+      o.maxFileDescriptors === undefined
+        ? "## Capacity: one worker per vCPU; two file descriptors per tunnel, 20% headroom over an NLB target's 55,000 connections."
+        : '## Capacity: one worker per vCPU; two file descriptors per tunnel, sized by the host.',
       `workers ${workers}`,
       `max_filedescriptors ${maxFds}`,
     );

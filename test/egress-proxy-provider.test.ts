@@ -16,6 +16,8 @@ import {
   EgressProxyProviderProps,
   SquidConfig,
 } from '../src';
+import { hostFile } from '../src/private/host-files';
+import { sizeProxyInstance } from '../src/private/sizing';
 
 const DOMAINS = ['sts.us-east-1.amazonaws.com', '.example.com', '*.wild.example.org'];
 const STAGE = '/var/lib/egress-proxy/staged';
@@ -174,6 +176,7 @@ describe('CloudFormation::Init', () => {
     const expected = SquidConfig.render(new EgressPolicy({ allowedDomains: DOMAINS }), {
       port: 3128,
       vcpus: 1,
+      maxFileDescriptors: sizeProxyInstance({ instanceType: 'c7gn.medium', workers: 1 }).maxFileDescriptors,
       proxyProtocolSources: cidrs,
       configDirectory: '/etc/squid',
       logDirectory: '/var/log/squid',
@@ -210,31 +213,56 @@ describe('CloudFormation::Init', () => {
       install: ['packages', 'setup', 'stage', 'apply', 'start'],
       reload: ['stage', 'apply'],
     });
-    expect(Object.keys(init.packages.packages.yum)).toEqual(
-      expect.arrayContaining(['squid', 'amazon-cloudwatch-agent']),
-    );
+    expect(Object.keys(init.packages.packages.yum).sort()).toEqual([
+      'amazon-cloudwatch-agent',
+      'nftables',
+      'openssl',
+      'squid',
+    ]);
     expect(init.apply.commands['10-apply'].command).toEqual(['/usr/local/sbin/egress-proxy', 'apply']);
-    expect(init.start.commands['10-start-squid'].command).toEqual(['/usr/local/sbin/egress-proxy', 'start', '3128']);
+    expect(init.start.commands['10-start-squid'].command).toEqual(['/usr/local/sbin/egress-proxy', 'start']);
     expect(init.setup.commands['10-bump-cert'].command).toEqual(['/usr/local/sbin/egress-proxy', 'bump-cert']);
   });
 
-  test("the user data runs the install config set and signals the group with cfn-init's result", () => {
+  test("the user data is the first-boot script with the stack's values: install config set, then the signal", () => {
     const { template } = synth();
-    const asg = only(template, 'AWS::AutoScaling::AutoScalingGroup').id;
-    const userData = JSON.stringify(
-      only(template, 'AWS::EC2::LaunchTemplate').resource.Properties.LaunchTemplateData.UserData,
-    );
-    expect(userData).toContain(`--resource ${asg} -c install`);
-    expect(userData).toContain('/opt/aws/bin/cfn-signal -e $?');
+    const asg = only(template, 'AWS::AutoScaling::AutoScalingGroup').resource;
+    const asgId = only(template, 'AWS::AutoScaling::AutoScalingGroup').id;
+    const parts: unknown[] = only(template, 'AWS::EC2::LaunchTemplate').resource.Properties.LaunchTemplateData.UserData[
+      'Fn::Base64'
+    ]['Fn::Join'][1];
+    const text = parts.map((p) => (typeof p === 'string' ? p : `<${JSON.stringify(p)}>`)).join('');
+    const [shebang, ...body] = hostFile('user-data.sh').split('\n');
+    expect(text.startsWith(`${shebang}\nEGRESS_PROXY_STACK='<{"Ref":"AWS::StackName"}>'\n`)).toBe(true);
+    expect(text).toContain(`EGRESS_PROXY_RESOURCE='${asgId}'\nEGRESS_PROXY_CONFIG_SETS='install'\n`);
+    expect(text).toContain("EGRESS_PROXY_LAST_ERROR='/var/lib/egress-proxy/last-error'");
+    expect(text.endsWith(body.join('\n'))).toBe(true);
+    expect(asg.Metadata['AWS::CloudFormation::Init'].configSets.install).toBeDefined();
   });
 
   test('the apply step parse-checks before reconfiguring and rolls back a rejected configuration', () => {
     const script = contentOf(synth().template, 'setup', '/usr/local/sbin/egress-proxy');
-    const parse = script.indexOf('-k parse -f "$CONF"');
-    const reconfigure = script.indexOf('-k reconfigure -f "$CONF"');
+    expect(script).toBe(hostFile('egress-proxy.sh'));
+    const parse = script.indexOf('-k parse -f "$SQUID_CONF"');
+    const reconfigure = script.indexOf('-k reconfigure -f "$SQUID_CONF"');
     expect(parse).toBeGreaterThan(0);
     expect(reconfigure).toBeGreaterThan(parse);
     expect(script).toMatch(/previous one stays in service/);
+  });
+
+  test("the control script's settings are written beside it, and it reads them from there", () => {
+    const env = contentOf(synth().template, 'setup', '/etc/egress-proxy/host.env');
+    expect(env).toContain("SQUID_GROUP='squid'\n");
+    expect(env).toContain("PROXY_PORT='3128'\n");
+    expect(hostFile('egress-proxy.sh')).toContain('\n. /etc/egress-proxy/host.env\n');
+  });
+
+  test('the cfn-hup unit is the one AWS documents: Type=simple, never forking', () => {
+    const unit = contentOf(synth().template, 'setup', '/etc/systemd/system/cfn-hup.service');
+    expect(unit).toMatch(/^Type=simple$/m);
+    expect(unit).toMatch(/^ExecStart=\/opt\/aws\/bin\/cfn-hup$/m);
+    expect(unit).toMatch(/^Restart=always$/m);
+    expect(unit).not.toMatch(/^Type=forking|^PIDFile=/m);
   });
 
   test('cfn-hup watches the init metadata and re-runs the reload config set', () => {
@@ -246,18 +274,28 @@ describe('CloudFormation::Init', () => {
     expect(text).toContain(`path=Resources.${asg}.Metadata.AWS::CloudFormation::Init`);
     expect(text).toContain(`--resource ${asg} --configsets reload`);
     expect(JSON.stringify(filesOf(template, 'setup')['/etc/cfn/cfn-hup.conf'].content)).toContain('interval=1');
-    expect(initOf(template).start.commands['20-start-cfn-hup'].command).toContain(
-      'systemctl enable --now cfn-hup.service',
-    );
+    expect(initOf(template).start.commands['20-start-cfn-hup'].command).toEqual([
+      'systemctl',
+      'enable',
+      '--now',
+      'cfn-hup.service',
+    ]);
   });
 
   test('the CloudWatch agent ships the access and cache logs to the log group', () => {
     const { template } = synth();
     const logGroup = only(template, 'AWS::Logs::LogGroup').id;
-    const config = filesOf(template, 'setup')['/opt/aws/amazon-cloudwatch-agent/etc/egress-proxy.json'].content;
+    const parts: unknown[] = filesOf(template, 'setup')['/opt/aws/amazon-cloudwatch-agent/etc/egress-proxy.json']
+      .content['Fn::Join'][1];
+    // The log group's name is a token: put a stand-in in its place and read the JSON.
+    const config = JSON.parse(
+      parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p).replace(/"/g, "'"))).join(''),
+    );
     const files = config.logs.logs_collected.files.collect_list;
     for (const path of ['/var/log/squid/access.log', '/var/log/squid/cache.log']) {
-      expect(files).toContainEqual(expect.objectContaining({ file_path: path, log_group_name: { Ref: logGroup } }));
+      expect(files).toContainEqual(
+        expect.objectContaining({ file_path: path, log_group_name: `{'Ref':'${logGroup}'}` }),
+      );
     }
   });
 
@@ -270,6 +308,122 @@ describe('CloudFormation::Init', () => {
   test('Squid shutdown_lifetime follows the deregistration delay', () => {
     const { template } = synth({ deregistrationDelay: Duration.seconds(120) });
     expect(contentOf(template, 'stage', `${STAGE}/etc/squid/squid.conf`)).toMatch(/^shutdown_lifetime 120 seconds$/m);
+  });
+});
+
+describe('sizing by memory', () => {
+  const capOf = (template: Template) =>
+    Number(
+      /ct count over (\d+) reject with tcp reset/.exec(
+        contentOf(template, 'setup', '/etc/egress-proxy/firewall.nft'),
+      )![1],
+    );
+  const limitsOf = (template: Template) => ({
+    maxFileDescriptors: Number(
+      /^max_filedescriptors (\d+)$/m.exec(contentOf(template, 'stage', `${STAGE}/etc/squid/squid.conf`))![1],
+    ),
+    limitNofile: Number(
+      /^LimitNOFILE=(\d+)$/m.exec(
+        contentOf(template, 'setup', '/etc/systemd/system/squid.service.d/egress-proxy.conf'),
+      )![1],
+    ),
+  });
+
+  test('c7gn.medium (2 GiB) accepts the tunnels that fit in its memory once they carried data, and Squid may open their descriptors', () => {
+    const { template, stack } = synth();
+    expect(capOf(template)).toBe(6553);
+    expect(limitsOf(template)).toEqual({ maxFileDescriptors: 21504, limitNofile: 21504 });
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('tunnel'))).toEqual([]);
+  });
+
+  test("a larger instance accepts more tunnels, at most an NLB target's 55,000, spread over its workers", () => {
+    expect(capOf(synth({ instanceType: new ec2.InstanceType('c7gn.xlarge') }).template)).toBe(33052);
+    const big = synth({ instanceType: new ec2.InstanceType('m7g.16xlarge') }).template;
+    expect(capOf(big)).toBe(55000);
+    expect(contentOf(big, 'stage', `${STAGE}/etc/squid/squid.conf`)).toMatch(/^workers 64$/m);
+    expect(limitsOf(big).maxFileDescriptors * 64).toBeGreaterThanOrEqual(2 * 55000);
+  });
+
+  test("metal sizes get their family's vCPUs and memory", () => {
+    const { template } = synth({ instanceType: new ec2.InstanceType('c7g.metal') });
+    expect(contentOf(template, 'stage', `${STAGE}/etc/squid/squid.conf`)).toMatch(/^workers 64$/m);
+    expect(capOf(template)).toBe(55000);
+  });
+
+  test('maxConnectionsPerInstance sets the cap and the descriptor limits follow it', () => {
+    const { template } = synth({ maxConnectionsPerInstance: 1000 });
+    expect(capOf(template)).toBe(1000);
+    expect(limitsOf(template)).toEqual({ maxFileDescriptors: 4096, limitNofile: 4096 });
+  });
+
+  test('an instance type too small for a useful cap warns at synth', () => {
+    const { stack } = synth({ instanceType: new ec2.InstanceType('t4g.nano') });
+    Annotations.fromStack(stack).hasWarning(
+      '/Stack/Proxy',
+      Match.stringLikeRegexp('Instance type t4g.nano \\(0.5 GiB\\) holds only about 0 active tunnels'),
+    );
+  });
+
+  test('an instance type the memory table does not know warns and is sized as 2 GiB per worker', () => {
+    const { stack, template } = synth({ instanceType: new ec2.InstanceType('g5.xlarge') });
+    Annotations.fromStack(stack).hasWarning(
+      '/Stack/Proxy',
+      Match.stringLikeRegexp(
+        'memory of instance type g5.xlarge is not in this library.s table: .* as if it had 8 GiB .*Set maxConnectionsPerInstance',
+      ),
+    );
+    expect(contentOf(template, 'stage', `${STAGE}/etc/squid/squid.conf`)).toMatch(/^workers 4$/m);
+    expect(capOf(template)).toBe(33052);
+  });
+
+  test('an instance type with more than 64 vCPUs runs 64 workers by default', () => {
+    const { template } = synth({ instanceType: new ec2.InstanceType('c6a.metal') });
+    expect(contentOf(template, 'stage', `${STAGE}/etc/squid/squid.conf`)).toMatch(/^workers 64$/m);
+  });
+
+  test('a cap above what the memory holds warns that the kernel may kill Squid', () => {
+    const { stack } = synth({ maxConnectionsPerInstance: 20_000 });
+    Annotations.fromStack(stack).hasWarning(
+      '/Stack/Proxy',
+      Match.stringLikeRegexp('maxConnectionsPerInstance 20000 exceeds the about 6553 active tunnels c7gn.medium holds'),
+    );
+  });
+
+  test.each([0, 1.5, 55_001])('maxConnectionsPerInstance %p fails clearly', (n) => {
+    expect(errorFor({ maxConnectionsPerInstance: n })).toMatch(
+      new RegExp(`^Invalid maxConnectionsPerInstance ${n}: expected a whole number from 1 to 55000`),
+    );
+  });
+});
+
+describe('custom DNS servers', () => {
+  test('Squid resolves with them, and the instances reach them on 53/UDP and 53/TCP only', () => {
+    const { template } = synth({ dnsServers: ['10.0.0.2', 'fd00::53'] });
+    expect(contentOf(template, 'stage', `${STAGE}/etc/squid/squid.conf`)).toMatch(
+      /^dns_nameservers 10\.0\.0\.2 fd00::53$/m,
+    );
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('^Egress proxy instances'),
+      SecurityGroupEgress: Match.arrayWith([
+        Match.objectLike({ CidrIp: '10.0.0.2/32', IpProtocol: 'udp', FromPort: 53, ToPort: 53 }),
+        Match.objectLike({ CidrIp: '10.0.0.2/32', IpProtocol: 'tcp', FromPort: 53, ToPort: 53 }),
+        Match.objectLike({ CidrIpv6: 'fd00::53/128', IpProtocol: 'udp', FromPort: 53, ToPort: 53 }),
+        Match.objectLike({ CidrIpv6: 'fd00::53/128', IpProtocol: 'tcp', FromPort: 53, ToPort: 53 }),
+      ]),
+    });
+  });
+
+  test('without them, Squid uses the VPC resolver and no DNS rule is added', () => {
+    const { template } = synth();
+    expect(contentOf(template, 'stage', `${STAGE}/etc/squid/squid.conf`)).not.toContain('dns_nameservers');
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/"FromPort":53/);
+  });
+
+  test.each([
+    [['dns.example.com'], /Invalid dnsServers entry 'dns.example.com': expected an IPv4 or IPv6 address/],
+    [[], /Invalid dnsServers \[\]: give at least one DNS server address/],
+  ])('%j fails clearly', (dnsServers, message) => {
+    expect(errorFor({ dnsServers: dnsServers as string[] })).toMatch(message);
   });
 });
 
@@ -319,7 +473,7 @@ describe('a 10,000-domain policy', () => {
       0,
     );
     expect(bytes).toBeLessThan(16 * 1024);
-    expect(bytes).toBeLessThan(2 * 1024);
+    expect(bytes).toBeLessThan(4 * 1024);
   });
 
   test("keeps the template far under CloudFormation's size limit", () => {
@@ -332,10 +486,30 @@ describe('a 10,000-domain policy', () => {
     const file = filesOf(s.template, 'stage')[`${STAGE}/etc/squid/egress-allowed-domains.txt`];
     expect(file.content).toBeUndefined();
     expect(JSON.stringify(file.source)).toMatch(/\.txt/);
+    const { id: roleId } = only(s.template, 'AWS::IAM::Role');
     const auth = only(s.template, 'AWS::AutoScaling::AutoScalingGroup').resource.Metadata[
       'AWS::CloudFormation::Authentication'
     ];
-    expect(auth.S3AccessCreds).toEqual(expect.objectContaining({ type: 'S3' }));
+    expect(auth).toEqual({
+      EgressProxyAssets: { type: 'S3', roleName: { Ref: roleId }, buckets: [expect.anything()] },
+    });
+  });
+
+  test('the instance role reads exactly the allowlist object, nothing else in the asset bucket', () => {
+    const statements = only(s.template, 'AWS::IAM::Policy').resource.Properties.PolicyDocument.Statement;
+    const s3 = statements.filter((st: any) => JSON.stringify(st.Action).includes('s3:'));
+    expect(s3).toHaveLength(1);
+    expect(s3[0].Action).toBe('s3:GetObject');
+    const key = /([0-9a-f]{64}\.txt)/.exec(
+      JSON.stringify(filesOf(s.template, 'stage')[`${STAGE}/etc/squid/egress-allowed-domains.txt`].source),
+    )![1];
+    expect(JSON.stringify(s3[0].Resource)).toMatch(new RegExp(`"cdk-hnb659fds-assets-[^"]*"},"/${key}"`));
+    expect(JSON.stringify(s3[0].Resource)).not.toContain('*');
+  });
+
+  test("the group comes after the role's policy: a new allowlist object is readable before the metadata names it", () => {
+    const { id: policyId } = only(s.template, 'AWS::IAM::Policy');
+    expect(only(s.template, 'AWS::AutoScaling::AutoScalingGroup').resource.DependsOn).toContain(policyId);
   });
 
   test('the asset in the cloud assembly is the rendered allowlist', () => {
@@ -474,13 +648,16 @@ describe('load balancer', () => {
     expect(conf).not.toContain('proxy_protocol_access');
   });
 
-  test('checks instance health over TCP on the traffic port', () => {
+  test('checks instance health over TCP on the port after the proxy port, which reaches Squid past the cap', () => {
     synth().template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
       Protocol: 'TCP',
       Port: 3128,
       TargetType: 'instance',
       HealthCheckProtocol: 'TCP',
-      HealthCheckPort: 'traffic-port',
+      HealthCheckPort: '3129',
+    });
+    synth({ port: 65535 }).template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      HealthCheckPort: '65534',
     });
   });
 
@@ -515,7 +692,7 @@ describe('load balancer', () => {
 });
 
 describe('security groups', () => {
-  test('the instances admit the proxy port only from the load balancer security group', () => {
+  test('the instances admit the proxy and health-check ports only from the load balancer security group', () => {
     const { template } = synth();
     const groups = template.findResources('AWS::EC2::SecurityGroup');
     const lbSg = Object.keys(groups).find((k) =>
@@ -525,15 +702,17 @@ describe('security groups', () => {
       /^Egress proxy instances/.test(groups[k].Properties.GroupDescription),
     )!;
     const ingress = template.findResources('AWS::EC2::SecurityGroupIngress');
-    expect(Object.values(ingress).map((r: any) => r.Properties)).toEqual([
-      expect.objectContaining({
-        GroupId: { 'Fn::GetAtt': [instanceSg, 'GroupId'] },
-        SourceSecurityGroupId: { 'Fn::GetAtt': [lbSg, 'GroupId'] },
-        IpProtocol: 'tcp',
-        FromPort: 3128,
-        ToPort: 3128,
-      }),
-    ]);
+    expect(Object.values(ingress).map((r: any) => r.Properties)).toEqual(
+      [3128, 3129].map((port) =>
+        expect.objectContaining({
+          GroupId: { 'Fn::GetAtt': [instanceSg, 'GroupId'] },
+          SourceSecurityGroupId: { 'Fn::GetAtt': [lbSg, 'GroupId'] },
+          IpProtocol: 'tcp',
+          FromPort: port,
+          ToPort: port,
+        }),
+      ),
+    );
     expect(groups[instanceSg].Properties.SecurityGroupIngress).toBeUndefined();
   });
 
@@ -661,7 +840,7 @@ describe('observability', () => {
       MetricTransformations: [Match.objectLike({ MetricName: 'ReloadFailures' })],
     });
     const script = contentOf(template, 'setup', '/usr/local/sbin/egress-proxy');
-    const message = /say "(squid -k parse rejected[^"]*)"/.exec(script)![1];
+    const message = /fail "(squid -k parse rejected[^"$]*)/.exec(script)![1];
     expect(cloudWatchTermsMatch(EgressProxyProvider.RELOAD_FAILURES_FILTER_PATTERN, `egress-proxy: ${message}`)).toBe(
       true,
     );

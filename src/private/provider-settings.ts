@@ -1,6 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { EgressProxyProviderProps } from '../egress-proxy-provider';
+import { checkDnsServers } from './dns-servers';
 import { vcpusOfInstanceType } from './instance-size';
 
 /** The provider's props, validated and with every default filled in. */
@@ -17,6 +18,8 @@ export interface ProviderSettings {
   readonly machineImage: ec2.IMachineImage;
   readonly squidWorkers: number;
   readonly proxyProtocol: boolean;
+  /** DNS servers Squid resolves with; undefined: the VPC resolver. */
+  readonly dnsServers?: string[];
 }
 
 /**
@@ -28,7 +31,7 @@ export function resolveProviderSettings(props: EgressProxyProviderProps): Provid
   wholeNumber('port', port, 1, 65535, 'the proxy port must be a whole number from 1 to 65535');
   checkServiceProps(props);
   const instanceType = props.instanceType ?? new ec2.InstanceType('c7gn.medium');
-  const squidWorkers = props.squidWorkers ?? vcpusOfInstanceType(instanceType.toString()) ?? 1;
+  const squidWorkers = props.squidWorkers ?? Math.min(vcpusOfInstanceType(instanceType.toString()) ?? 1, 64);
   wholeNumber('squidWorkers', squidWorkers, 1, 64, 'expected a whole number from 1 to 64');
   const deniedRequestsAlarmThreshold = props.deniedRequestsAlarmThreshold ?? 100;
   if (!(deniedRequestsAlarmThreshold >= 1)) {
@@ -43,6 +46,7 @@ export function resolveProviderSettings(props: EgressProxyProviderProps): Provid
     machineImage: props.machineImage ?? defaultImage(instanceType),
     squidWorkers,
     proxyProtocol: resolveProxyProtocol(props),
+    dnsServers: checkDnsServers(props.dnsServers),
   };
 }
 

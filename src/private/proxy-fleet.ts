@@ -1,14 +1,17 @@
-import { Annotations, Duration } from 'aws-cdk-lib';
+import { Annotations, CfnResource, Duration } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { SquidConfigFile } from '../squid-config';
+import { allowDnsServers } from './dns-servers';
 import { acknowledgeNagFindings } from './nag';
 import { ProviderPlacement } from './provider-placement';
 import { ProviderSettings } from './provider-settings';
-import { buildProxyHostInit, INSTALL_CONFIG_SET } from './proxy-host';
+import { buildProxyHostInit, healthCheckPortFor, INSTALL_CONFIG_SET, writeProxyUserData } from './proxy-host';
+import { ProxySizing, sizeProxyInstance } from './sizing';
 
 /** What {@link createFleet} needs. */
 export interface FleetOptions {
@@ -19,8 +22,8 @@ export interface FleetOptions {
   readonly logGroup: logs.ILogGroup;
   /** The rendered Squid files (contents may hold tokens). */
   readonly squidFiles: SquidConfigFile[];
-  /** `max_filedescriptors` of the rendered configuration: the Squid service's `LimitNOFILE`. */
-  readonly maxFileDescriptors: number;
+  /** The instances' connection cap and descriptor limit (`max_filedescriptors` and `LimitNOFILE`). */
+  readonly sizing: ProxySizing;
   readonly warningPrefix: string;
 }
 
@@ -35,7 +38,8 @@ export interface ProxyFleet {
  * The instances: a role for Session Manager and the CloudWatch agent, a launch template (IMDSv2
  * only with hop limit 1, encrypted gp3, no key pair), and an Auto Scaling group that waits for
  * every instance's signal, replaces instances one at a time, scales on CPU, and starts only once
- * the subnets' route to the internet exists. CloudFormation::Init sets each instance up.
+ * the subnets' route to the internet exists. CloudFormation::Init sets each instance up. Custom
+ * DNS servers get 53/UDP and 53/TCP in the instances' security group.
  */
 export function createFleet(scope: Construct, options: FleetOptions): ProxyFleet {
   const { settings, placement } = options;
@@ -80,6 +84,7 @@ export function createFleet(scope: Construct, options: FleetOptions): ProxyFleet
   asg.scaleOnCpuUtilization('CpuScaling', { targetUtilizationPercent: settings.targetCpuUtilizationPercent });
 
   attachHostInit(scope, asg, role, userData, options);
+  if (settings.dnsServers) allowDnsServers(options.securityGroup, settings.dnsServers);
   return { role, launchTemplate, autoScalingGroup: asg };
 }
 
@@ -135,8 +140,8 @@ function createRole(scope: Construct, logGroup: logs.ILogGroup): iam.Role {
 }
 
 /**
- * CloudFormation::Init on the group: the user data runs the `install` config set at first boot;
- * only what `reload` cannot re-apply goes into the user data (as a fingerprint), so allowlist
+ * CloudFormation::Init on the group, and the user data that runs its `install` config set at first
+ * boot. Only what `reload` cannot re-apply goes into the user data (as a fingerprint), so allowlist
  * changes leave the launch template alone and reach the instances through cfn-hup.
  */
 function attachHostInit(
@@ -150,31 +155,71 @@ function attachHostInit(
   const host = buildProxyHostInit(scope, {
     squidFiles: options.squidFiles,
     port: options.settings.port,
+    healthCheckPort: healthCheckPortFor(options.settings.port),
     workers: options.settings.squidWorkers,
-    maxFileDescriptors: options.maxFileDescriptors,
+    maxFileDescriptors: options.sizing.maxFileDescriptors,
+    maxConnections: options.sizing.maxConnections,
     logGroupName: options.logGroup.logGroupName,
     resource: cfnAsg,
   });
-  userData.addCommands(`# egress-proxy host set-up ${host.fingerprint}`);
+  // attach() writes the metadata and lets the role describe the stack and signal the group. Its
+  // own cfn-init and cfn-signal lines go to a user data that no instance runs: the instances run
+  // the first-boot script, which also installs aws-cfn-bootstrap where the image lacks it and
+  // sends a failure's reason with the signal.
   host.init.attach(cfnAsg, {
     platform: ec2.OperatingSystemType.LINUX,
     instanceRole: role,
-    userData,
+    userData: ec2.UserData.forLinux(),
     configSets: [INSTALL_CONFIG_SET],
     embedFingerprint: false,
-    printLog: true,
   });
-  if (host.usesAssets) {
-    acknowledgeNagFindings(role.node.findChild('DefaultPolicy'), [
-      {
-        id: 'AwsSolutions-IAM5',
-        reason:
-          'cfn-init downloads large allowlists from the CDK asset bucket. The read-only grant covers that bucket so it stays the same when the allowlist changes, and an allowlist reload never waits for an IAM change to propagate.',
-        appliesTo: [
-          { regex: '/^Action::s3:(GetBucket|GetObject|List)\\*$/' },
-          { regex: '/^Resource::arn:<AWS::Partition>:s3:::cdk-[^/]*-assets-[^/]*\\/\\*$/' },
-        ],
-      },
-    ]);
-  }
+  writeProxyUserData(userData, { resource: cfnAsg, fingerprint: host.fingerprint });
+  grantAssetReads(cfnAsg, role, host.assets);
+  // Instances read the metadata, signal, and download assets with the role's policy: the group
+  // (and on an update, its new metadata) comes only after the policy.
+  cfnAsg.node.addDependency(role);
+}
+
+/**
+ * Let cfn-init download the Squid files that travel as S3 assets: the role may read exactly those
+ * objects (`s3:GetObject` on each object, nothing else in the asset bucket), and the metadata
+ * signs requests to the bucket with the role. The group depends on the role's policy (see
+ * {@link attachHostInit}), so on an allowlist change CloudFormation grants the new object before
+ * the metadata that names it changes; cfn-hup skips the group while its update is in progress, and retries a failed reload
+ * (an IAM change still propagating) at its next poll a minute later.
+ */
+function grantAssetReads(cfnAsg: CfnResource, role: iam.Role, assets: s3assets.Asset[]): void {
+  if (assets.length === 0) return;
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ['s3:GetObject'],
+      resources: assets.map((a) => a.bucket.arnForObjects(a.s3ObjectKey)),
+    }),
+  );
+  cfnAsg.addMetadata('AWS::CloudFormation::Authentication', {
+    EgressProxyAssets: {
+      type: 'S3',
+      roleName: role.roleName,
+      buckets: [...new Set(assets.map((a) => a.s3BucketName))],
+    },
+  });
+}
+
+/**
+ * The connection cap and descriptor limit of the instances, from the instance type's memory
+ * (see {@link sizeProxyInstance}); its warnings become synthesis warnings.
+ */
+export function sizeFleet(
+  scope: Construct,
+  settings: ProviderSettings,
+  maxConnectionsPerInstance: number | undefined,
+  warningPrefix: string,
+): ProxySizing {
+  const sizing = sizeProxyInstance({
+    instanceType: settings.instanceType.toString(),
+    workers: settings.squidWorkers,
+    maxConnectionsPerInstance,
+  });
+  for (const w of sizing.warnings) Annotations.of(scope).addWarningV2(`${warningPrefix}:${w.id}`, w.message);
+  return sizing;
 }

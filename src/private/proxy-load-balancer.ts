@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import { acknowledgeNagFindings } from './nag';
+import { healthCheckPortFor } from './proxy-host';
 
 /** What {@link createLoadBalancer} needs. */
 export interface LoadBalancerOptions {
@@ -27,7 +28,8 @@ export interface ProxyLoadBalancer {
 /**
  * An internal Network Load Balancer with cross-zone balancing, a TCP listener on the proxy port,
  * and a target group that sends PROXY protocol v2 (the client's address and VPC endpoint ID) and
- * checks health over TCP (a forward proxy answers no HTTP health check with 2xx).
+ * checks health over TCP (a forward proxy answers no HTTP health check with 2xx) on its own port,
+ * which reaches Squid past the instances' connection cap.
  */
 export function createLoadBalancer(scope: Construct, options: LoadBalancerOptions): ProxyLoadBalancer {
   const targetGroup = new elbv2.NetworkTargetGroup(scope, 'TargetGroup', {
@@ -42,7 +44,7 @@ export function createLoadBalancer(scope: Construct, options: LoadBalancerOption
     healthCheck: {
       enabled: true,
       protocol: elbv2.Protocol.TCP,
-      port: 'traffic-port',
+      port: String(healthCheckPortFor(options.port)),
       interval: Duration.seconds(10),
       healthyThresholdCount: 2,
       unhealthyThresholdCount: 2,

@@ -1,6 +1,7 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { EgressPolicy } from '../egress-policy';
+import { healthCheckPortFor } from './proxy-host';
 
 /** The two security groups of the provider. */
 export interface ProxySecurityGroups {
@@ -11,10 +12,10 @@ export interface ProxySecurityGroups {
 }
 
 /**
- * The load balancer's and the instances' security groups. The instances admit the proxy port
- * from the load balancer only (anyone else could forge a PROXY protocol header), and reach out
- * only on the policy's ports and HTTPS (the AWS APIs the instances use: SSM, CloudFormation,
- * CloudWatch Logs, S3, the Amazon Linux package repositories).
+ * The load balancer's and the instances' security groups. The instances admit the proxy port and
+ * the health-check port from the load balancer only (anyone else could forge a PROXY protocol
+ * header), and reach out only on the policy's ports and HTTPS (the AWS APIs the instances use:
+ * SSM, CloudFormation, CloudWatch Logs, S3, the Amazon Linux package repositories).
  */
 export function createSecurityGroups(
   scope: Construct,
@@ -35,7 +36,12 @@ export function createSecurityGroups(
   instances.connections.allowFrom(
     loadBalancer,
     ec2.Port.tcp(port),
-    'Proxy traffic and health checks from the egress proxy load balancer',
+    'Proxy traffic from the egress proxy load balancer',
+  );
+  instances.connections.allowFrom(
+    loadBalancer,
+    ec2.Port.tcp(healthCheckPortFor(port)),
+    'Health checks from the egress proxy load balancer',
   );
   const egressPorts = new Set([443, ...policy.ports, ...(policy.allowPlainHttp ? [80] : [])]);
   for (const p of [...egressPorts].sort((a, b) => a - b)) {
