@@ -6,6 +6,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
 import { ClientSettings } from './client-settings';
+import { EgressProxyProvider } from './egress-proxy-provider';
 import { IEgressProxyService } from './egress-proxy-service';
 import { AvailabilityZoneIds } from './private/availability-zone-ids';
 import { parseCidr } from './private/cidr';
@@ -322,7 +323,7 @@ export class EgressProxyEndpoint extends Construct implements ec2.IConnectable {
       props.zoneMappings === undefined ? undefined : AvailabilityZoneIds.parseMappings(props.zoneMappings, 'zoneMappings');
     // AZ names mean the same zone only within one account. Equal strings (tokens included, e.g.
     // the same VPC's zones) are the same zone.
-    if (service.availabilityZones !== undefined && service.account === Stack.of(this).account) {
+    if (service instanceof EgressProxyProvider && service.account === Stack.of(this).account) {
       const names = service.availabilityZones;
       return { names, describe: (n) => n, describeAll: names.join(', ') };
     }

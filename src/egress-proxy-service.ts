@@ -29,19 +29,6 @@ export interface IEgressProxyService extends IConstruct {
    * @default - unknown: the consumer's zones cannot be checked at synth time
    */
   readonly availabilityZoneIds?: string[];
-  /**
-   * The names of the zones the service's load balancer spans. Names mean the same zone only
-   * within the provider's account.
-   *
-   * @default - unknown
-   */
-  readonly availabilityZones?: string[];
-  /**
-   * The provider's account (zone names are compared only when the consumer is in this account).
-   *
-   * @default - unknown
-   */
-  readonly account?: string;
 }
 
 /**
