@@ -102,6 +102,12 @@ project.addDevDeps('constructs@10.8.1');
 // the floor is tested by its own CI lane instead, so that advice is silenced, and only that one.
 project.compileTask.reset('jsii --silence-warnings=reserved-word --silence-warnings=metadata/missing-dev-dependency');
 
+// issue 11: what the npm package ships is an explicit list (package.json "files"; npm always adds
+// package.json, README.md and LICENSE, and the bundled dependencies). Nothing else leaves the
+// repository by accident (a cdk.out/, .tmp/ or test output); scripts/ci/package-files.txt is the
+// same list, which the consumer CI lane checks the packed tarball against.
+project.package.addField('files', ['lib/**/*.js', 'lib/**/*.d.ts', '.jsii', 'API.md']);
+
 for (const p of ['/scripts/', '/.ci/', '/docs/', '/bench/', '/examples/', '/rosetta/']) {
   project.addPackageIgnore(p);
 }
