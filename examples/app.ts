@@ -148,9 +148,9 @@ export class ProviderStack extends Stack {
   constructor(scope: Construct, id: string, props: StackProps) {
     super(scope, id, props);
     // Every zone of the Region (eu-west-1 has three), so an endpoint in any of account B's zones
-    // is served.
+    // is served. By name: a Region-only stack otherwise resolves only two zones at deploy time.
     const vpc = new ec2.Vpc(this, 'Vpc', {
-      maxAzs: 3,
+      availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'],
       natGateways: 3,
       restrictDefaultSecurityGroup: false,
       flowLogs: exampleFlowLogs(),

@@ -320,7 +320,9 @@ export class EgressProxyEndpoint extends Construct implements ec2.IConnectable {
     service: IEgressProxyService,
   ): { names: string[]; describe: (name: string) => string; describeAll: string } | undefined {
     const mappings =
-      props.zoneMappings === undefined ? undefined : AvailabilityZoneIds.parseMappings(props.zoneMappings, 'zoneMappings');
+      props.zoneMappings === undefined
+        ? undefined
+        : AvailabilityZoneIds.parseMappings(props.zoneMappings, 'zoneMappings');
     // AZ names mean the same zone only within one account. Equal strings (tokens included, e.g.
     // the same VPC's zones) are the same zone.
     if (service instanceof EgressProxyProvider && service.account === Stack.of(this).account) {

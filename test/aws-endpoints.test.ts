@@ -427,14 +427,16 @@ describe('AwsService.of', () => {
 
 describe('Session Manager', () => {
   test('sessionManager adds the ssm, ssmmessages and ec2messages endpoints of each Region', () => {
-    expect(AwsEndpoints.hostnames({ services: [], regions: ['eu-west-1', 'us-east-1'], sessionManager: true })).toEqual([
-      'ec2messages.eu-west-1.amazonaws.com',
-      'ec2messages.us-east-1.amazonaws.com',
-      'ssm.eu-west-1.amazonaws.com',
-      'ssm.us-east-1.amazonaws.com',
-      'ssmmessages.eu-west-1.amazonaws.com',
-      'ssmmessages.us-east-1.amazonaws.com',
-    ]);
+    expect(AwsEndpoints.hostnames({ services: [], regions: ['eu-west-1', 'us-east-1'], sessionManager: true })).toEqual(
+      [
+        'ec2messages.eu-west-1.amazonaws.com',
+        'ec2messages.us-east-1.amazonaws.com',
+        'ssm.eu-west-1.amazonaws.com',
+        'ssm.us-east-1.amazonaws.com',
+        'ssmmessages.eu-west-1.amazonaws.com',
+        'ssmmessages.us-east-1.amazonaws.com',
+      ],
+    );
   });
 
   test('sessionManager adds to the listed services, and an SSM listed twice appears once', () => {
@@ -454,7 +456,9 @@ describe('Session Manager', () => {
 
   test('sessionManager follows the fips option', () => {
     const out = AwsEndpoints.hostnames({ services: [], regions: ['us-east-1'], sessionManager: true, fips: true });
-    expect(out).toEqual(expect.arrayContaining(['ssm-fips.us-east-1.amazonaws.com', 'ec2messages-fips.us-east-1.amazonaws.com']));
+    expect(out).toEqual(
+      expect.arrayContaining(['ssm-fips.us-east-1.amazonaws.com', 'ec2messages-fips.us-east-1.amazonaws.com']),
+    );
   });
 
   test('SESSION_MANAGER names the three services the SSM agent uses', () => {
@@ -462,17 +466,23 @@ describe('Session Manager', () => {
   });
 
   test('without sessionManager none of them is added', () => {
-    expect(AwsEndpoints.hostnames({ services: [AwsService.STS], regions: ['eu-west-1'] }).join()).not.toMatch(/ssm|ec2messages/);
+    expect(AwsEndpoints.hostnames({ services: [AwsService.STS], regions: ['eu-west-1'] }).join()).not.toMatch(
+      /ssm|ec2messages/,
+    );
   });
 });
 
 describe('bad input', () => {
   test('an empty service list is rejected', () => {
-    expect(errorFor({ services: [], regions: ['us-east-1'] })).toMatch(/^Invalid services \[\]: name at least one AwsService/);
+    expect(errorFor({ services: [], regions: ['us-east-1'] })).toMatch(
+      /^Invalid services \[\]: name at least one AwsService/,
+    );
   });
 
   test('an empty region list is rejected', () => {
-    expect(errorFor({ services: [AwsService.STS], regions: [] })).toMatch(/^Invalid regions \[\]: name at least one Region/);
+    expect(errorFor({ services: [AwsService.STS], regions: [] })).toMatch(
+      /^Invalid regions \[\]: name at least one Region/,
+    );
   });
 
   test.each(['us-east', 'US-EAST-1', 'useast1', 'us-east-1 ', 'us-east-1.evil.test', 'us_east_1', '', 'east-1'])(

@@ -28,7 +28,9 @@ import {
 /** Lambda runtimes that Lambda supports for creating functions today (2026-12). */
 const SUPPORTED_RUNTIMES = ['nodejs22.x', 'nodejs24.x'];
 
-const ALARMS = { bind: () => ({ alarmActionArn: 'arn:aws:sns:eu-west-1:111111111111:alarms' }) } as cloudwatch.IAlarmAction;
+const ALARMS = {
+  bind: () => ({ alarmActionArn: 'arn:aws:sns:eu-west-1:111111111111:alarms' }),
+} as cloudwatch.IAlarmAction;
 const DOMAINS = AwsEndpoints.hostnames({ services: [AwsService.STS], regions: ['eu-west-1'], sessionManager: true });
 
 /** An app with the feature flags `cdk init` writes into a new project's cdk.json. */
@@ -128,7 +130,9 @@ const CONFIGURATIONS: Array<[string, (stack: Stack) => void]> = [
       });
       endpoint.configureAutoScalingGroup(group);
       const task = new ecs.FargateTaskDefinition(stack, 'Task');
-      endpoint.configureContainer(task.addContainer('App', { image: ecs.ContainerImage.fromRegistry('public.ecr.aws/x/y') }));
+      endpoint.configureContainer(
+        task.addContainer('App', { image: ecs.ContainerImage.fromRegistry('public.ecr.aws/x/y') }),
+      );
     },
   ],
   [
@@ -177,9 +181,12 @@ describe('the example app, with the feature flags of a new project', () => {
   const stacks = buildExampleApp(app);
   const assembly = app.synth();
 
-  test.each(stacks.map((s) => s.stackName))('%s has no Lambda function, custom resource or launch configuration', (name) => {
-    expect(problemsOf(assembly.getStackByName(name).template, { allowLambda: false })).toEqual([]);
-  });
+  test.each(stacks.map((s) => s.stackName))(
+    '%s has no Lambda function, custom resource or launch configuration',
+    (name) => {
+      expect(problemsOf(assembly.getStackByName(name).template, { allowLambda: false })).toEqual([]);
+    },
+  );
 
   test('needs no context lookup', () => {
     expect(assembly.manifest.missing ?? []).toEqual([]);

@@ -84,8 +84,16 @@ const single = l3();
 /** [type, prop, what the construct does when the prop is left out]. */
 const OBSERVED: Array<[string, string, () => unknown]> = [
   ['EgressProxyProviderOptions', 'port', () => only(provider, 'AWS::ElasticLoadBalancingV2::Listener').Port],
-  ['EgressProxyProviderOptions', 'minCapacity', () => Number(only(provider, 'AWS::AutoScaling::AutoScalingGroup').MinSize)],
-  ['EgressProxyProviderOptions', 'maxCapacity', () => Number(only(provider, 'AWS::AutoScaling::AutoScalingGroup').MaxSize)],
+  [
+    'EgressProxyProviderOptions',
+    'minCapacity',
+    () => Number(only(provider, 'AWS::AutoScaling::AutoScalingGroup').MinSize),
+  ],
+  [
+    'EgressProxyProviderOptions',
+    'maxCapacity',
+    () => Number(only(provider, 'AWS::AutoScaling::AutoScalingGroup').MaxSize),
+  ],
   [
     'EgressProxyProviderOptions',
     'targetCpuUtilizationPercent',
@@ -95,7 +103,9 @@ const OBSERVED: Array<[string, string, () => unknown]> = [
     'EgressProxyProviderOptions',
     'deregistrationDelay',
     () =>
-      Number(attribute(only(provider, 'AWS::ElasticLoadBalancingV2::TargetGroup'), 'deregistration_delay.timeout_seconds')),
+      Number(
+        attribute(only(provider, 'AWS::ElasticLoadBalancingV2::TargetGroup'), 'deregistration_delay.timeout_seconds'),
+      ),
   ],
   [
     'EgressProxyProviderOptions',
@@ -112,7 +122,11 @@ const OBSERVED: Array<[string, string, () => unknown]> = [
         ).Value,
       ),
   ],
-  ['EgressProxyProviderOptions', 'acceptanceRequired', () => only(provider, 'AWS::EC2::VPCEndpointService').AcceptanceRequired],
+  [
+    'EgressProxyProviderOptions',
+    'acceptanceRequired',
+    () => only(provider, 'AWS::EC2::VPCEndpointService').AcceptanceRequired,
+  ],
   ['EgressProxyProviderOptions', 'logRetention', () => only(provider, 'AWS::Logs::LogGroup').RetentionInDays],
   [
     'EgressProxyProviderOptions',
@@ -136,9 +150,21 @@ const OBSERVED: Array<[string, string, () => unknown]> = [
       ),
   ],
   ['PrivateEgressProxyProps', 'port', () => single.egress.provider.port],
-  ['PrivateEgressProxyProps', 'minCapacity', () => Number(only(single.template, 'AWS::AutoScaling::AutoScalingGroup').MinSize)],
-  ['PrivateEgressProxyProps', 'maxCapacity', () => Number(only(single.template, 'AWS::AutoScaling::AutoScalingGroup').MaxSize)],
-  ['PrivateEgressProxyProps', 'dnsName', () => only(single.template, 'AWS::Route53::RecordSet').Name.replace(/\.$/, '')],
+  [
+    'PrivateEgressProxyProps',
+    'minCapacity',
+    () => Number(only(single.template, 'AWS::AutoScaling::AutoScalingGroup').MinSize),
+  ],
+  [
+    'PrivateEgressProxyProps',
+    'maxCapacity',
+    () => Number(only(single.template, 'AWS::AutoScaling::AutoScalingGroup').MaxSize),
+  ],
+  [
+    'PrivateEgressProxyProps',
+    'dnsName',
+    () => only(single.template, 'AWS::Route53::RecordSet').Name.replace(/\.$/, ''),
+  ],
   ['EgressProxyEndpointOptions', 'outputs', () => Object.keys(single.template.findOutputs('*')).length > 0],
   ['EgressPolicyProps', 'ports', () => new EgressPolicy({ allowedDomains: DOMAINS }).ports],
   ['EgressPolicyProps', 'allowPlainHttp', () => new EgressPolicy({ allowedDomains: DOMAINS }).allowPlainHttp],

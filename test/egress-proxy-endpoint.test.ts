@@ -129,9 +129,7 @@ test('allowClient admits a peer (an Auto Scaling group) to the proxy port', () =
       securityGroup: new ec2.SecurityGroup(stack, 'ClientsSg', { vpc }),
     }),
   });
-  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: imported(stack) }).allowClient(
-    asg,
-  );
+  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: imported(stack) }).allowClient(asg);
   Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
     FromPort: 3128,
     SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('ClientsSg'), 'GroupId'] },
@@ -511,7 +509,9 @@ describe('a service in another account, placed by AZ ID', () => {
           service: imported(stack, { availabilityZoneIds: SERVED }),
           zoneMappings: ZONES,
         }),
-    ).toThrow(/^Invalid subnets: no subnet of the selection is in a zone the proxy service serves \(eu-west-1b, eu-west-1c\)/);
+    ).toThrow(
+      /^Invalid subnets: no subnet of the selection is in a zone the proxy service serves \(eu-west-1b, eu-west-1c\)/,
+    );
   });
 
   test("zoneMappings without one of the subnets' zones fails, naming the zone", () => {

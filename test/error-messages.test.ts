@@ -42,7 +42,11 @@ interface Scene {
 }
 
 const provider = (s: Scene, props: object) =>
-  new EgressProxyProvider(s.stack, 'Proxy', { vpc: s.vpc, policy: new EgressPolicy({ allowedDomains: DOMAINS }), ...props });
+  new EgressProxyProvider(s.stack, 'Proxy', {
+    vpc: s.vpc,
+    policy: new EgressPolicy({ allowedDomains: DOMAINS }),
+    ...props,
+  });
 const endpoint = (s: Scene, props: object) =>
   new EgressProxyEndpoint(s.stack, 'Endpoint', {
     vpc: s.vpc,
@@ -82,11 +86,16 @@ const CASES: Array<[string, string, (s: Scene) => unknown]> = [
     (s) => provider(s, { vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } }),
   ],
   ['EgressProxyProviderProps', 'vpcSubnets', (s) => provider(s, { vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } })],
-  ['PrivateEgressProxyProps', 'dnsName', (s) => new PrivateEgressProxy(s.stack, 'E', { vpc: s.vpc, allowedDomains: DOMAINS, dnsName: 'x' })],
+  [
+    'PrivateEgressProxyProps',
+    'dnsName',
+    (s) => new PrivateEgressProxy(s.stack, 'E', { vpc: s.vpc, allowedDomains: DOMAINS, dnsName: 'x' }),
+  ],
   [
     'PrivateEgressProxyProps',
     'sourceCidrs',
-    (s) => new PrivateEgressProxy(s.stack, 'E', { vpc: s.vpc, allowedDomains: DOMAINS, sourceCidrs: [s.vpc.vpcCidrBlock] }),
+    (s) =>
+      new PrivateEgressProxy(s.stack, 'E', { vpc: s.vpc, allowedDomains: DOMAINS, sourceCidrs: [s.vpc.vpcCidrBlock] }),
   ],
   ['EgressProxyEndpointProps', 'allowedCidrs', (s) => endpoint(s, { allowedCidrs: ['10.0.0.1/8'] })],
   ['EgressProxyEndpointProps', 'port', (s) => endpoint(s, { port: 8080 })],
@@ -104,11 +113,19 @@ const CASES: Array<[string, string, (s: Scene) => unknown]> = [
         subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       }),
   ],
-  ['EgressProxyServiceAttributes', 'serviceName', (s) => EgressProxyService.fromServiceAttributes(s.stack, 'S', { serviceName: 'x' })],
+  [
+    'EgressProxyServiceAttributes',
+    'serviceName',
+    (s) => EgressProxyService.fromServiceAttributes(s.stack, 'S', { serviceName: 'x' }),
+  ],
   [
     'EgressProxyServiceAttributes',
     'availabilityZoneIds',
-    (s) => EgressProxyService.fromServiceAttributes(s.stack, 'S', { serviceName: SERVICE, availabilityZoneIds: ['eu-west-1a'] }),
+    (s) =>
+      EgressProxyService.fromServiceAttributes(s.stack, 'S', {
+        serviceName: SERVICE,
+        availabilityZoneIds: ['eu-west-1a'],
+      }),
   ],
   [
     'EgressProxyServiceAttributes',

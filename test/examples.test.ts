@@ -75,7 +75,11 @@ test('the single-account stack sends its build agent through the proxy and outpu
 });
 
 test('the single-account allowlist keeps Session Manager working through the proxy', () => {
-  for (const host of ['ssm.eu-west-1.amazonaws.com', 'ssmmessages.eu-west-1.amazonaws.com', 'ec2messages.eu-west-1.amazonaws.com']) {
+  for (const host of [
+    'ssm.eu-west-1.amazonaws.com',
+    'ssmmessages.eu-west-1.amazonaws.com',
+    'ec2messages.eu-west-1.amazonaws.com',
+  ]) {
     expect((stacks[0] as SingleAccountStack).egress.policy.evaluate({ host }).allowed).toBe(true);
   }
 });
@@ -98,8 +102,16 @@ test('the provider stack offers the service to the consumer account and publishe
 
 test("the provider stack outputs what account B needs and the command that accepts B's endpoint", () => {
   const outputs = Template.fromStack(stacks[1]).findOutputs('*');
-  expect(Object.keys(outputs).sort()).toEqual(['AcceptCommand', 'AvailabilityZoneIds', 'Port', 'Region', 'ServiceName']);
-  expect(JSON.stringify(outputs.AcceptCommand.Value)).toContain('aws ec2 accept-vpc-endpoint-connections --service-id ');
+  expect(Object.keys(outputs).sort()).toEqual([
+    'AcceptCommand',
+    'AvailabilityZoneIds',
+    'Port',
+    'Region',
+    'ServiceName',
+  ]);
+  expect(JSON.stringify(outputs.AcceptCommand.Value)).toContain(
+    'aws ec2 accept-vpc-endpoint-connections --service-id ',
+  );
   expect(JSON.stringify(outputs.AvailabilityZoneIds.Value)).toContain('AvailabilityZoneId');
 });
 

@@ -8,8 +8,8 @@
  */
 import { IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { App, Stack } from 'aws-cdk-lib';
-import { REGION, SingleAccountStack } from '../examples/app';
 import { assertProxyWorks } from './integ-assertions';
+import { REGION, SingleAccountStack } from '../examples/app';
 
 const app = new App();
 const stack = new SingleAccountStack(app, 'IntegEgressProxySingleAccount', { env: { region: REGION } });

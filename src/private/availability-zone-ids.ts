@@ -54,10 +54,14 @@ export class AvailabilityZoneIds {
     }
     for (const m of mappings) {
       if (Token.isUnresolved(m.zoneName) || !ZONE_NAME.test(m.zoneName)) {
-        throw new Error(`Invalid ${prop} zoneName '${m.zoneName}': a zone name such as 'eu-west-1a', known at synth time`);
+        throw new Error(
+          `Invalid ${prop} zoneName '${m.zoneName}': a zone name such as 'eu-west-1a', known at synth time`,
+        );
       }
       if (Token.isUnresolved(m.zoneId) || !ZONE_ID.test(m.zoneId)) {
-        throw new Error(`Invalid ${prop} zoneId '${m.zoneId}' (for ${m.zoneName}): an AZ ID such as 'euw1-az1', known at synth time`);
+        throw new Error(
+          `Invalid ${prop} zoneId '${m.zoneId}' (for ${m.zoneName}): an AZ ID such as 'euw1-az1', known at synth time`,
+        );
       }
     }
     for (const key of ['zoneName', 'zoneId'] as const) {
