@@ -55,34 +55,10 @@ synth() {
   if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then isolate=(unshare --net "${isolate[@]}"); fi
   "${isolate[@]}" npx cdk synth --quiet --no-notices --no-version-reporting --output cdk.out
 }
-readme=$OLDPWD/README.md
+repo=$OLDPWD
 for section in 'Quick start: one account' 'Quick start: two accounts'; do
-  node -e '
-    const [readme, title] = process.argv.slice(1);
-    const text = require("fs").readFileSync(readme, "utf8");
-    const start = text.indexOf(`## ${title}\n`);
-    if (start < 0) throw new Error(`README has no section "${title}"`);
-    const block = /```ts[^\n]*\n([\s\S]*?)\n```/.exec(text.slice(start));
-    if (!block) throw new Error(`README section "${title}" has no ts block`);
-    process.stdout.write(block[1] + "\n");
-  ' "$readme" "$section" >"$main"
+  node "$repo/scripts/ci/quick-start.js" extract "$repo/README.md" "$section" >"$main"
   rm -rf cdk.out
   synth
-  node -e '
-    const fs = require("fs");
-    const manifest = JSON.parse(fs.readFileSync("cdk.out/manifest.json", "utf8"));
-    const problems = (manifest.missing ?? []).map((m) => `context lookup ${m.key}`);
-    const stacks = Object.values(manifest.artifacts).filter((a) => a.type === "aws:cloudformation:stack");
-    for (const s of stacks) {
-      const template = JSON.parse(fs.readFileSync(`cdk.out/${s.properties.templateFile}`, "utf8"));
-      for (const [id, r] of Object.entries(template.Resources ?? {})) {
-        if (r.Type === "AWS::Lambda::Function") problems.push(`${s.displayName}/${id}: a Lambda function (${r.Properties.Runtime})`);
-        if (r.Type.startsWith("Custom::") || r.Type === "AWS::CloudFormation::CustomResource") problems.push(`${s.displayName}/${id}: ${r.Type}`);
-        if (r.Type === "AWS::AutoScaling::LaunchConfiguration") problems.push(`${s.displayName}/${id}: a launch configuration`);
-      }
-    }
-    if (stacks.length === 0) problems.push("no stack synthesised");
-    if (problems.length > 0) { console.error(problems.join("\n")); process.exit(1); }
-    console.log(`${process.argv[1]}: ${stacks.map((s) => `${s.displayName} (${Object.keys(JSON.parse(fs.readFileSync(`cdk.out/${s.properties.templateFile}`, "utf8")).Resources).length} resources)`).join(", ")}: no Lambda function, custom resource, launch configuration or lookup`);
-  ' "$section"
+  node "$repo/scripts/ci/quick-start.js" check cdk.out "$section"
 done
