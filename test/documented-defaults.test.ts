@@ -3,8 +3,6 @@
  * which `npx projen compile` writes and API.md is generated from), is what the constructs do
  * when the prop is left out. A changed default fails here until the documentation says so too.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -20,17 +18,14 @@ import {
   EgressProxyService,
   PrivateEgressProxy,
 } from '../src';
+import { jsiiType } from './jsii-assembly';
 
-const ASSEMBLY = join(__dirname, '..', '.jsii');
 const DOMAINS = ['sts.eu-west-1.amazonaws.com'];
 const ALARMS = { bind: () => ({ alarmActionArn: 'arn:aws:sns:eu-west-1:111111111111:a' }) } as cloudwatch.IAlarmAction;
 
 /** The documented default of a prop (`@default` text) in the jsii assembly. */
 function documentedDefault(type: string, prop: string): string {
-  if (!existsSync(ASSEMBLY)) throw new Error('No .jsii assembly: run `npx projen compile` first');
-  const assembly = JSON.parse(readFileSync(ASSEMBLY, 'utf8'));
-  const t = assembly.types[`cdk-private-egress-proxy.${type}`];
-  const p = t?.properties?.find((x: any) => x.name === prop);
+  const p = jsiiType(type).properties.find((x: any) => x.name === prop);
   if (p === undefined) throw new Error(`${type}.${prop} is not in the assembly`);
   if (p.docs?.default === undefined) throw new Error(`${type}.${prop} has no @default`);
   return p.docs.default;

@@ -6,6 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import {
   EgressPolicy,
   EgressProxyEndpoint,
+  EgressProxyEndpointProps,
   EgressProxyProvider,
   EgressProxyService,
   EgressProxyServiceAttributes,
@@ -448,83 +449,58 @@ describe('a service in another account, placed by AZ ID', () => {
   // Account A's load balancer spans euw1-az1 and euw1-az2: B's eu-west-1b and eu-west-1c.
   const SERVED = ['euw1-az1', 'euw1-az2'];
 
+  /** An endpoint in a consumer VPC of `zones` zones, to a service in SERVED, with B's ZONES. */
+  function placed(zones: number, props: Partial<EgressProxyEndpointProps> = {}) {
+    const { stack } = consumerStack();
+    const vpc = isolatedVpc(stack, 'Zones', zones);
+    const make = () =>
+      new EgressProxyEndpoint(stack, 'Proxy', {
+        vpc,
+        service: imported(stack, { availabilityZoneIds: SERVED }),
+        zoneMappings: ZONES,
+        ...props,
+      });
+    return { stack, make };
+  }
+
   function endpointSubnets(stack: Stack): string[] {
     const endpoint = Object.values(Template.fromStack(stack).findResources('AWS::EC2::VPCEndpoint'))[0];
     return endpoint.Properties.SubnetIds.map((r: { Ref: string }) => r.Ref);
   }
 
   test('by default, the endpoint goes only into subnets whose AZ ID the service serves', () => {
-    const { stack } = consumerStack();
-    const vpc = isolatedVpc(stack, 'ThreeZones', 3);
-    new EgressProxyEndpoint(stack, 'Proxy', {
-      vpc,
-      service: imported(stack, { availabilityZoneIds: SERVED }),
-      zoneMappings: ZONES,
-    });
+    const { stack, make } = placed(3);
+    make();
     expect(endpointSubnets(stack)).toEqual([
-      expect.stringMatching(/^ThreeZonesisolatedSubnet2/),
-      expect.stringMatching(/^ThreeZonesisolatedSubnet3/),
+      expect.stringMatching(/^ZonesisolatedSubnet2/),
+      expect.stringMatching(/^ZonesisolatedSubnet3/),
     ]);
     expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AZ ID'))).toEqual([]);
   });
 
   test('subnets chosen in a zone the service does not serve fail, naming the zone, its AZ ID and the served AZ IDs', () => {
-    const { stack } = consumerStack();
-    const vpc = isolatedVpc(stack, 'ThreeZones', 3);
-    expect(
-      () =>
-        new EgressProxyEndpoint(stack, 'Proxy', {
-          vpc,
-          service: imported(stack, { availabilityZoneIds: SERVED }),
-          zoneMappings: ZONES,
-          subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-        }),
-    ).toThrow(
+    expect(placed(3, { subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } }).make).toThrow(
       /^Invalid subnets: the endpoint would have network interfaces in eu-west-1a \(euw1-az3\), where the proxy service has no load balancer \(it serves euw1-az1, euw1-az2\)/,
     );
   });
 
   test('the same zone names that the provider serves in its own account are not trusted across accounts', () => {
     // A's eu-west-1a/b are not B's: with B's mapping, B's eu-west-1a (euw1-az3) is refused.
-    const { stack } = consumerStack();
-    const vpc = isolatedVpc(stack, 'TwoZones', 2);
-    expect(
-      () =>
-        new EgressProxyEndpoint(stack, 'Proxy', {
-          vpc,
-          service: imported(stack, { availabilityZoneIds: SERVED }),
-          zoneMappings: ZONES,
-          subnets: { availabilityZones: ['eu-west-1a', 'eu-west-1b'] },
-        }),
-    ).toThrow(/network interfaces in eu-west-1a \(euw1-az3\)/);
+    expect(placed(2, { subnets: { availabilityZones: ['eu-west-1a', 'eu-west-1b'] } }).make).toThrow(
+      /network interfaces in eu-west-1a \(euw1-az3\)/,
+    );
   });
 
   test('no subnet in a served zone fails', () => {
-    const { stack } = consumerStack();
-    const vpc = isolatedVpc(stack, 'OneZone', 1);
-    expect(
-      () =>
-        new EgressProxyEndpoint(stack, 'Proxy', {
-          vpc,
-          service: imported(stack, { availabilityZoneIds: SERVED }),
-          zoneMappings: ZONES,
-        }),
-    ).toThrow(
+    expect(placed(1).make).toThrow(
       /^Invalid subnets: no subnet of the selection is in a zone the proxy service serves \(eu-west-1b, eu-west-1c\)/,
     );
   });
 
   test("zoneMappings without one of the subnets' zones fails, naming the zone", () => {
-    const { stack } = consumerStack();
-    const vpc = isolatedVpc(stack, 'ThreeZones', 3);
-    expect(
-      () =>
-        new EgressProxyEndpoint(stack, 'Proxy', {
-          vpc,
-          service: imported(stack, { availabilityZoneIds: SERVED }),
-          zoneMappings: ZONES.slice(0, 2),
-        }),
-    ).toThrow(/^Invalid zoneMappings: it has no entry for eu-west-1c/);
+    expect(placed(3, { zoneMappings: ZONES.slice(0, 2) }).make).toThrow(
+      /^Invalid zoneMappings: it has no entry for eu-west-1c/,
+    );
   });
 
   test.each([

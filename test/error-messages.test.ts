@@ -2,8 +2,6 @@
  * Bad input fails at synth time with an error that starts `Invalid <prop>`, where `<prop>` is
  * the name the user set, spelled as API.md spells it (checked against the jsii assembly).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import {
@@ -16,24 +14,15 @@ import {
   EgressProxyService,
   PrivateEgressProxy,
 } from '../src';
+import { jsiiType } from './jsii-assembly';
 
-const ASSEMBLY = join(__dirname, '..', '.jsii');
 const DOMAINS = ['sts.eu-west-1.amazonaws.com'];
 const SERVICE = 'com.amazonaws.vpce.eu-west-1.vpce-svc-0123456789abcdef0';
 
 /** The property names of a jsii struct (and of the structs it extends). */
 function propsOf(type: string): string[] {
-  if (!existsSync(ASSEMBLY)) throw new Error('No .jsii assembly: run `npx projen compile` first');
-  const types = JSON.parse(readFileSync(ASSEMBLY, 'utf8')).types;
-  const names: string[] = [];
-  const visit = (fqn: string) => {
-    const t = types[fqn];
-    if (t === undefined) return;
-    names.push(...(t.properties ?? []).map((p: any) => p.name));
-    for (const parent of t.interfaces ?? []) visit(parent);
-  };
-  visit(`cdk-private-egress-proxy.${type}`);
-  return names;
+  const t = jsiiType(type);
+  return [...t.properties.map((p) => p.name), ...t.parents.flatMap(propsOf)];
 }
 
 interface Scene {
