@@ -1,6 +1,7 @@
 /**
  * Synthesise the example app to CloudFormation (`scripts/synth-example.sh`). No AWS credentials
- * or context lookups are needed; nothing is deployed.
+ * or context lookups are needed, and no stack may contain a Lambda function or custom resource;
+ * nothing is deployed.
  */
 import { statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -14,6 +15,14 @@ const assembly = app.synth();
 const missing = assembly.manifest.missing ?? [];
 if (missing.length > 0) {
   throw new Error(`The example needed context lookups: ${missing.map((m) => m.key).join(', ')}`);
+}
+const lambdas = assembly.stacks.flatMap((s) =>
+  Object.entries<any>(s.template.Resources ?? {})
+    .filter(([, r]) => r.Type === 'AWS::Lambda::Function' || r.Type.startsWith('Custom::'))
+    .map(([id, r]) => `${s.stackName}/${id} (${r.Type})`),
+);
+if (lambdas.length > 0) {
+  throw new Error(`The example created Lambda functions or custom resources: ${lambdas.join(', ')}`);
 }
 console.log(`Synthesised ${assembly.stacks.length} stacks into ${relative(process.cwd(), outdir) || '.'}:`);
 for (const s of assembly.stacks) {

@@ -91,7 +91,7 @@ export class AwsService {
     private readonly globalOnly: boolean = false,
   ) {
     if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(endpointPrefix)) {
-      throw new Error(`Invalid AWS endpoint prefix '${endpointPrefix}': lower-case letters, digits, '.' and '-' only`);
+      throw new Error(`Invalid endpointPrefix '${endpointPrefix}': lower-case letters, digits, '.' and '-' only`);
     }
   }
 
@@ -198,6 +198,14 @@ export interface AwsEndpointsOptions {
    * @default - none (required with ECR_DKR)
    */
   readonly ecrAccountIds?: string[];
+  /**
+   * Also allow what Session Manager and Run Command need on an instance behind the proxy: the
+   * endpoints of {@link AwsEndpoints.SESSION_MANAGER} (`ssm`, `ssmmessages`, `ec2messages`).
+   * Without them, an instance sent through the proxy (e.g. by
+   * `EgressProxyEndpoint.configureInstance`) drops out of Session Manager.
+   * @default false
+   */
+  readonly sessionManager?: boolean;
 }
 
 /**
@@ -213,31 +221,42 @@ export interface AwsEndpointsOptions {
  */
 export class AwsEndpoints {
   /**
+   * The services the SSM agent talks to for Session Manager and Run Command: `ssm`,
+   * `ssmmessages` and `ec2messages` (the `sessionManager` option adds them).
+   */
+  public static readonly SESSION_MANAGER: AwsService[] = [
+    AwsService.SSM,
+    AwsService.SSM_MESSAGES,
+    AwsService.EC2_MESSAGES,
+  ];
+
+  /**
    * Exact host names for the given services in the given regions, sorted and de-duplicated.
    */
   public static hostnames(options: AwsEndpointsOptions): string[] {
-    if (options.services.length === 0) {
-      throw new Error('AwsEndpoints.hostnames: services is empty; name at least one AwsService');
+    const services = [...options.services, ...(options.sessionManager ? AwsEndpoints.SESSION_MANAGER : [])];
+    if (services.length === 0) {
+      throw new Error('Invalid services []: name at least one AwsService (or set sessionManager: true)');
     }
     if (options.regions.length === 0) {
-      throw new Error("AwsEndpoints.hostnames: regions is empty; name at least one region (e.g. 'us-east-1')");
+      throw new Error("Invalid regions []: name at least one Region (e.g. 'us-east-1')");
     }
     for (const r of options.regions) {
       if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(r)) {
-        throw new Error(`Invalid region '${r}': expected a region code such as 'us-east-1' or 'eu-central-2'`);
+        throw new Error(`Invalid regions entry '${r}': expected a Region code such as 'us-east-1' or 'eu-central-2'`);
       }
     }
     const buckets = options.s3Buckets ?? [];
     for (const b of buckets) {
       if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(b) || b.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(b)) {
         throw new Error(
-          `Invalid S3 bucket name '${b}': 3-63 characters of lower-case letters, digits, '.' and '-', starting and ending with a letter or digit, and not an IP address`,
+          `Invalid s3Buckets entry '${b}': 3-63 characters of lower-case letters, digits, '.' and '-', starting and ending with a letter or digit, and not an IP address`,
         );
       }
     }
     const accounts = options.ecrAccountIds ?? [];
     for (const a of accounts) {
-      if (!/^\d{12}$/.test(a)) throw new Error(`Invalid ECR account ID '${a}': expected 12 digits`);
+      if (!/^\d{12}$/.test(a)) throw new Error(`Invalid ecrAccountIds entry '${a}': expected 12 digits`);
     }
     const out = new Set<string>();
     for (const region of options.regions) {
@@ -252,7 +271,7 @@ export class AwsEndpoints {
         s3Buckets: buckets,
         ecrAccountIds: accounts,
       };
-      for (const s of options.services) for (const h of s._hostnames(ctx)) out.add(parseDomainEntry(h).name);
+      for (const s of services) for (const h of s._hostnames(ctx)) out.add(parseDomainEntry(h).name);
     }
     return [...out].sort();
   }

@@ -6,9 +6,23 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
 import { ClientSettings } from './client-settings';
-import { EgressProxyService } from './egress-proxy-service';
+import { EgressProxyProvider } from './egress-proxy-provider';
+import { IEgressProxyService } from './egress-proxy-service';
+import { AvailabilityZoneIds } from './private/availability-zone-ids';
 import { parseCidr } from './private/cidr';
 import { acknowledgeNagFindings } from './private/nag';
+
+/**
+ * One Availability Zone of an account: its name there and its AZ ID. Names map to different
+ * physical zones in each account; AZ IDs do not. List them with
+ * `aws ec2 describe-availability-zones --query 'AvailabilityZones[].[ZoneName,ZoneId]' --output text`.
+ */
+export interface AvailabilityZoneMapping {
+  /** The zone's name in this account, e.g. `eu-west-1a`. */
+  readonly zoneName: string;
+  /** The zone's AZ ID, e.g. `euw1-az3`. */
+  readonly zoneId: string;
+}
 
 /**
  * Options of an {@link EgressProxyEndpoint}, without the VPC and the service (the
@@ -16,10 +30,22 @@ import { acknowledgeNagFindings } from './private/nag';
  */
 export interface EgressProxyEndpointOptions {
   /**
-   * Subnets for the endpoint's network interfaces (one per Availability Zone).
-   * @default - the VPC's private subnets (isolated ones if it has no others)
+   * Subnets for the endpoint's network interfaces (one per Availability Zone). They must be in
+   * zones the service serves; when that can be checked (same account, or the service's
+   * `availabilityZoneIds` with `zoneMappings`), a subnet in another zone fails synthesis.
+   *
+   * @default - the VPC's private subnets (isolated ones if it has no others) in the zones the
+   * service serves, when those are known; else all of them
    */
   readonly subnets?: ec2.SubnetSelection;
+  /**
+   * This account's zone names and AZ IDs. With a service whose `availabilityZoneIds` are known
+   * at synth time (e.g. `EgressProxyService.fromServiceAttributes`), the endpoint goes only into
+   * subnets of zones the service serves, and `subnets` in any other zone fail synthesis.
+   *
+   * @default - none: a service in another account is not checked (synthesis warns)
+   */
+  readonly zoneMappings?: AvailabilityZoneMapping[];
   /**
    * Networks that may connect to the proxy port (added to the endpoint's security group), such as
    * on-premises or other-cloud ranges reached over VPN.
@@ -50,7 +76,7 @@ export interface EgressProxyEndpointOptions {
   readonly port?: number;
   /**
    * Add stack outputs with the proxy URL and a copy-paste `export` line.
-   * @default true
+   * @default false
    */
   readonly outputs?: boolean;
 }
@@ -61,16 +87,20 @@ export interface EgressProxyEndpointOptions {
 export interface EgressProxyEndpointProps extends EgressProxyEndpointOptions {
   /** The consumer VPC the endpoint is created in. */
   readonly vpc: ec2.IVpc;
-  /** The proxy's endpoint service. */
-  readonly service: EgressProxyService;
+  /**
+   * The proxy's endpoint service: an `EgressProxyProvider` in this app and account, or
+   * `EgressProxyService.fromServiceAttributes(...)` for one in another account.
+   */
+  readonly service: IEgressProxyService;
 }
 
 /**
  * The consumer side: an interface VPC endpoint to the egress proxy, its security group, an
  * optional friendly DNS name, and the client settings that point the AWS CLI and SDKs at it.
  *
- * Consumers see only the Availability Zones they share with the provider, matched by AZ ID
- * (`use1-az1`) across accounts: choose subnets in AZs whose IDs the provider serves.
+ * Consumers can only use the Availability Zones the provider serves, matched by AZ ID
+ * (`use1-az1`) across accounts: give the service's AZ IDs and this account's `zoneMappings`,
+ * and the endpoint is placed only in those zones (or synthesis fails on a subnet elsewhere).
  */
 export class EgressProxyEndpoint extends Construct implements ec2.IConnectable {
   /** The interface VPC endpoint. */
@@ -97,7 +127,7 @@ export class EgressProxyEndpoint extends Construct implements ec2.IConnectable {
    */
   constructor(scope: Construct, id: string, props: EgressProxyEndpointProps) {
     super(scope, id);
-    const service = props.service.bind(this);
+    const service = props.service;
     this.port = props.port ?? service.port;
     if (!Token.isUnresolved(this.port) && (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535)) {
       throw new Error(`Invalid port ${this.port}: ports must be whole numbers from 1 to 65535`);
@@ -108,14 +138,10 @@ export class EgressProxyEndpoint extends Construct implements ec2.IConnectable {
       );
     }
     const cidrs = (props.allowedCidrs ?? []).map((c) =>
-      Token.isUnresolved(c) ? c : parseCidr(c, 'allowed CIDR').text,
+      Token.isUnresolved(c) ? c : parseCidr(c, 'allowedCidrs entry').text,
     );
-
-    const subnets = props.vpc.selectSubnets(props.subnets ?? defaultSubnets(props.vpc));
-    if (subnets.subnets.length === 0) {
-      throw new Error('Invalid subnets: the selection matches no subnets of the consumer VPC');
-    }
-    this.checkAvailabilityZones(subnets.availabilityZones, service.availabilityZones, service.account);
+    const serviceRegion = crossRegion(service.region, Stack.of(this).region);
+    const subnets = serviceRegion ? this.selectSubnets(props) : this.placeInServedZones(props, service);
 
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
@@ -124,12 +150,17 @@ export class EgressProxyEndpoint extends Construct implements ec2.IConnectable {
     });
     this.endpoint = new ec2.InterfaceVpcEndpoint(this, 'Endpoint', {
       vpc: props.vpc,
-      service: new ec2.InterfaceVpcEndpointService(service.serviceName, this.port),
-      subnets: props.subnets ?? defaultSubnets(props.vpc),
+      service: new ec2.InterfaceVpcEndpointService(service.endpointServiceName, this.port),
+      subnets,
       securityGroups: [securityGroup],
       open: false,
       privateDnsEnabled: false,
     });
+    if (serviceRegion) {
+      // Cross-Region PrivateLink (the provider's `allowedRegions`); the L1 property, which every
+      // supported aws-cdk-lib release renders.
+      (this.endpoint.node.defaultChild as ec2.CfnVPCEndpoint).addPropertyOverride('ServiceRegion', serviceRegion);
+    }
     this.connections = new ec2.Connections({ securityGroups: [securityGroup], defaultPort: ec2.Port.tcp(this.port) });
     const peers = props.allowedPeers ?? [];
     const ingress = cidrs.length > 0 || peers.length > 0 ? cidrs : [props.vpc.vpcCidrBlock];
@@ -183,7 +214,7 @@ export class EgressProxyEndpoint extends Construct implements ec2.IConnectable {
     this.proxyUrl = `http://${this.dnsName}:${this.port}`;
     this.clientSettings = ClientSettings.forProxyUrl(this.proxyUrl);
 
-    if (props.outputs ?? true) {
+    if (props.outputs ?? false) {
       new CfnOutput(this, 'ProxyUrl', {
         description: 'HTTPS_PROXY / HTTP_PROXY for clients of the egress proxy',
         value: this.proxyUrl,
@@ -228,28 +259,108 @@ export class EgressProxyEndpoint extends Construct implements ec2.IConnectable {
     this.clientSettings.applyToContainer(container);
   }
 
-  private checkAvailabilityZones(
-    consumerAzs: string[],
-    providerAzs: string[] | undefined,
-    providerAccount: string | undefined,
-  ): void {
-    // AZ names only mean the same zone within one account. Equal strings (tokens included, e.g.
-    // the same VPC's zones) are the same zone; distinct unresolved names cannot be compared.
-    if (providerAzs !== undefined && providerAccount !== undefined && providerAccount === Stack.of(this).account) {
-      const missing = consumerAzs.filter((az) => !providerAzs.includes(az));
-      if (missing.length === 0) return;
-      if (![...missing, ...providerAzs].some((az) => Token.isUnresolved(az))) {
+  /** The subnets of `subnets` (or the default selection); fails when they match none. */
+  private selectSubnets(props: EgressProxyEndpointProps, zones?: string[]): ec2.SubnetSelection {
+    const base = props.subnets ?? defaultSubnets(props.vpc);
+    const selection = zones === undefined ? base : { ...base, availabilityZones: zones };
+    let selected: ec2.SelectedSubnets;
+    try {
+      selected = props.vpc.selectSubnets(selection);
+    } catch (e) {
+      throw new Error(`Invalid subnets: ${(e as Error).message}`);
+    }
+    if (selected.subnets.length === 0) {
+      throw new Error(
+        zones === undefined
+          ? 'Invalid subnets: the selection matches no subnets of the consumer VPC'
+          : `Invalid subnets: no subnet of the selection is in a zone the proxy service serves (${zones.join(', ')})`,
+      );
+    }
+    return selection;
+  }
+
+  /**
+   * Only zones the service serves can hold the endpoint. Compare the selected subnets' zones
+   * with the service's, by name in the provider's own account or by AZ ID across accounts: the
+   * default selection keeps only served zones, an explicit one that strays fails. When the facts
+   * are not known at synth time, warn.
+   */
+  private placeInServedZones(props: EgressProxyEndpointProps, service: IEgressProxyService): ec2.SubnetSelection {
+    const selection = this.selectSubnets(props);
+    const names = zonesOf(props.vpc.selectSubnets(selection).subnets);
+    const served = this.servedZoneNames(props, service);
+    if (names === undefined || served === undefined) {
+      Annotations.of(this).addWarningV2(
+        'cdk-private-egress-proxy:azs-unchecked',
+        "The endpoint subnets could not be checked against the provider's Availability Zones. Consumers can only use zones " +
+          'the provider serves, matched by AZ ID (e.g. use1-az1), not by name: give the service its availabilityZoneIds ' +
+          "(EgressProxyService.fromServiceAttributes) and this account's zoneMappings, or choose subnets in those zones yourself.",
+      );
+      return selection;
+    }
+    const outside = names.filter((z) => !served.names.includes(z));
+    if (outside.length === 0) return selection;
+    if ([...outside, ...served.names].some((z) => Token.isUnresolved(z))) {
+      Annotations.of(this).addWarningV2(
+        'cdk-private-egress-proxy:azs-unchecked',
+        "The endpoint subnets' zones are known only at deploy time, so they could not be checked against the provider's.",
+      );
+      return selection;
+    }
+    if (props.subnets === undefined) return this.selectSubnets(props, served.names);
+    throw new Error(
+      `Invalid subnets: the endpoint would have network interfaces in ${outside.map(served.describe).join(', ')}, ` +
+        `where the proxy service has no load balancer (it serves ${served.describeAll}); select subnets in those zones`,
+    );
+  }
+
+  /** The names, in this account, of the zones the service serves; undefined when unknown. */
+  private servedZoneNames(
+    props: EgressProxyEndpointProps,
+    service: IEgressProxyService,
+  ): { names: string[]; describe: (name: string) => string; describeAll: string } | undefined {
+    const mappings =
+      props.zoneMappings === undefined
+        ? undefined
+        : AvailabilityZoneIds.parseMappings(props.zoneMappings, 'zoneMappings');
+    // AZ names mean the same zone only within one account. Equal strings (tokens included, e.g.
+    // the same VPC's zones) are the same zone.
+    if (service instanceof EgressProxyProvider && service.account === Stack.of(this).account) {
+      const names = service.availabilityZones;
+      return { names, describe: (n) => n, describeAll: names.join(', ') };
+    }
+    const ids = service.availabilityZoneIds;
+    if (mappings === undefined || !AvailabilityZoneIds.isKnown(ids)) return undefined;
+    const idOf = new Map(mappings.map((m) => [m.zoneName, m.zoneId]));
+    for (const name of zonesOf(props.vpc.selectSubnets(props.subnets ?? defaultSubnets(props.vpc)).subnets) ?? []) {
+      if (!Token.isUnresolved(name) && !idOf.has(name)) {
         throw new Error(
-          `Invalid subnets: the endpoint would have network interfaces in ${missing.join(', ')}, where the proxy service has no targets (it serves ${providerAzs.join(', ')})`,
+          `Invalid zoneMappings: it has no entry for ${name}, a zone of the endpoint's subnets; list every zone of this account (name and AZ ID)`,
         );
       }
     }
-    Annotations.of(this).addWarningV2(
-      'cdk-private-egress-proxy:azs-unchecked',
-      "The endpoint subnets could not be checked against the provider's Availability Zones (other account, or AZs unknown at synth). " +
-        'Consumers can only use AZs the provider serves, matched by AZ ID (e.g. use1-az1), not by name: choose subnets in those AZ IDs.',
-    );
+    const names = mappings.filter((m) => ids.includes(m.zoneId)).map((m) => m.zoneName);
+    return {
+      names,
+      describe: (n) => `${n} (${idOf.get(n)})`,
+      describeAll: ids.join(', '),
+    };
   }
+}
+
+/** The subnets' zone names, or undefined when an imported subnet does not know its zone. */
+function zonesOf(subnets: ec2.ISubnet[]): string[] | undefined {
+  try {
+    return [...new Set(subnets.map((s) => s.availabilityZone))];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The service's Region when it differs from the consumer's (both known), else undefined. */
+function crossRegion(serviceRegion: string, consumerRegion: string): string | undefined {
+  if (Token.isUnresolved(serviceRegion) || Token.isUnresolved(consumerRegion)) return undefined;
+  return serviceRegion === consumerRegion ? undefined : serviceRegion;
 }
 
 function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {

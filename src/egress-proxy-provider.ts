@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Annotations, Duration } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { EgressPolicy } from './egress-policy';
+import { IEgressProxyService } from './egress-proxy-service';
 import { placeProvider, ProviderPlacement, ProxyProtocolSources } from './private/provider-placement';
 import { ProviderSettings, resolveProviderSettings } from './private/provider-settings';
 import { publishEndpointService } from './private/proxy-endpoint-service';
@@ -194,7 +195,10 @@ export interface EgressProxyProviderOptions {
   readonly allowedRegions?: string[];
 
   /**
-   * Require the service owner to accept each new endpoint connection.
+   * Require the service owner to accept each new endpoint connection. With it, account A
+   * accepts account B's endpoint once (console: VPC > Endpoint services > Endpoint connections >
+   * Accept; CLI: `aws ec2 accept-vpc-endpoint-connections --service-id <id> --vpc-endpoint-ids <vpce-id>`).
+   * Turn it off only when the allowed principals alone should decide who connects.
    *
    * @default true
    */
@@ -207,6 +211,17 @@ export interface EgressProxyProviderOptions {
    * @default - not published
    */
   readonly serviceNameParameterName?: string;
+
+  /**
+   * Publish what a consumer needs to SSM String parameters under this path, e.g.
+   * `/egress-proxy`: `<prefix>/service-name`, `<prefix>/port`, `<prefix>/region` and
+   * `<prefix>/availability-zone-ids` (a StringList of the load balancer's AZ IDs). Consumer
+   * stacks in this account and Region read them with `EgressProxyService.fromSsmParameters`;
+   * for another account, copy the values there or into its code.
+   *
+   * @default - no parameters are written
+   */
+  readonly ssmParameterPrefix?: string;
 
   /**
    * How long CloudWatch Logs keeps the proxy's logs (access log with every decision, Squid's
@@ -289,7 +304,7 @@ const WARNING_PREFIX = 'cdk-private-egress-proxy';
  *   allowedAccounts: ['210987654321'],
  * });
  */
-export class EgressProxyProvider extends Construct implements ec2.IConnectable {
+export class EgressProxyProvider extends Construct implements ec2.IConnectable, IEgressProxyService {
   /**
    * The CloudWatch Logs filter pattern that counts denied requests: access-log lines whose rule
    * is not `allowlisted` (audit-mode lines marked `audit=would-deny` were let through and are
@@ -337,6 +352,17 @@ export class EgressProxyProvider extends Construct implements ec2.IConnectable {
   public readonly endpointService: ec2.VpcEndpointService;
   /** The endpoint service name consumers connect to (`com.amazonaws.vpce.<region>.vpce-svc-…`). */
   public readonly endpointServiceName: string;
+  /**
+   * The AZ IDs (`euw1-az1`) of the load balancer's zones, the only zones where consumers in any
+   * account can create endpoints. Deploy-time values (the subnets' `AvailabilityZoneId`): put
+   * them in a stack output or `ssmParameterPrefix` for consumers in other accounts. Undefined
+   * when the subnets were imported.
+   */
+  public readonly availabilityZoneIds?: string[];
+  /** The provider's Region (a token in an environment-agnostic stack). */
+  public readonly region: string;
+  /** The provider's account (a token in an environment-agnostic stack). */
+  public readonly account: string;
   /** The SSM parameter holding the service name, when `serviceNameParameterName` is set. */
   public readonly serviceNameParameter?: ssm.IStringParameter;
   /** The log group of Squid's access and cache logs. */
@@ -413,9 +439,17 @@ export class EgressProxyProvider extends Construct implements ec2.IConnectable {
     this.loadBalancer = lb.loadBalancer;
     this.listener = lb.listener;
 
-    const service = publishEndpointService(this, { ...props, loadBalancer: lb.loadBalancer });
+    const service = publishEndpointService(this, {
+      ...props,
+      loadBalancer: lb.loadBalancer,
+      subnets: placement.loadBalancerSubnets,
+      port: settings.port,
+    });
     this.endpointService = service.endpointService;
     this.endpointServiceName = service.endpointService.vpcEndpointServiceName;
+    this.availabilityZoneIds = service.availabilityZoneIds;
+    this.region = Stack.of(this).region;
+    this.account = Stack.of(this).account;
     this.serviceNameParameter = service.serviceNameParameter;
 
     if (props.alarmAction) {

@@ -1,12 +1,9 @@
-import { CfnResource, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as cr from 'aws-cdk-lib/custom-resources';
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { EgressMode, EgressPolicy } from './egress-policy';
 import { EgressProxyEndpoint, EgressProxyEndpointOptions } from './egress-proxy-endpoint';
 import { EgressProxyProvider, EgressProxyProviderOptions } from './egress-proxy-provider';
-import { EgressProxyService } from './egress-proxy-service';
-import { acknowledgeNagFindings, NagAcknowledgement } from './private/nag';
 
 /**
  * Properties of a {@link PrivateEgressProxy}.
@@ -34,7 +31,8 @@ export interface PrivateEgressProxyProps {
    * and (when the policy is built from `allowedDomains`) the proxy itself checks them against
    * the client address that PROXY protocol v2 carries. Add the ranges of networks that reach the
    * endpoint over VPN here.
-   * @default - the consumer VPC's CIDR block
+   * @default - the endpoint's security group admits the consumer VPC's CIDR block, and the proxy
+   * itself checks no source address
    */
   readonly sourceCidrs?: string[];
   /**
@@ -43,8 +41,8 @@ export interface PrivateEgressProxyProps {
    */
   readonly consumerVpc?: ec2.IVpc;
   /**
-   * Subnets of the consumer endpoint.
-   * @default - the consumer VPC's private subnets
+   * Subnets of the consumer endpoint; each must be in a zone the provider serves.
+   * @default - the consumer VPC's private subnets in the zones the provider serves
    */
   readonly consumerSubnets?: ec2.SubnetSelection;
   /**
@@ -74,7 +72,10 @@ export interface PrivateEgressProxyProps {
   readonly dnsName?: string;
   /**
    * Everything else for the provider side; the properties above win over the same ones here.
-   * @default - the provider's defaults
+   * Unlike a lone provider, the endpoint service here needs no acceptance by default
+   * (`acceptanceRequired: false`): it admits only this stack's account, and this construct's own
+   * endpoint must connect without a manual step.
+   * @default - the provider's defaults, with `acceptanceRequired: false`
    */
   readonly providerOptions?: EgressProxyProviderOptions;
   /**
@@ -89,10 +90,10 @@ export interface PrivateEgressProxyProps {
  * published as a PrivateLink endpoint service, and an interface endpoint for clients, with a
  * friendly DNS name and generated client settings.
  *
- * The endpoint service requires acceptance (unless `providerOptions.acceptanceRequired` is
- * false); the construct accepts its own endpoint at deployment with a small `AwsCustomResource`
- * (`ec2:AcceptVpcEndpointConnections` on this service only). Other endpoints still wait for the
- * service owner.
+ * Both ends are in this stack's account, so the endpoint service admits only that account and
+ * needs no acceptance: the endpoint connects at deployment, with no custom resource and no
+ * Lambda function. To offer the proxy to other accounts, use {@link EgressProxyProvider} (where
+ * acceptance is required by default) and {@link EgressProxyEndpoint} in the other account.
  *
  * @example
  * const egress = new PrivateEgressProxy(this, 'Egress', {
@@ -155,70 +156,25 @@ export class PrivateEgressProxy extends Construct implements ec2.IConnectable {
       minCapacity: props.minCapacity ?? props.providerOptions?.minCapacity,
       maxCapacity: props.maxCapacity ?? props.providerOptions?.maxCapacity,
       instanceType: props.instanceType ?? props.providerOptions?.instanceType,
+      acceptanceRequired: props.providerOptions?.acceptanceRequired ?? false,
     });
     this.endpoint = new EgressProxyEndpoint(this, 'Endpoint', {
       ...props.endpointOptions,
       vpc: consumerVpc,
-      service: EgressProxyService.fromProvider(this.provider),
+      service: this.provider,
       subnets: props.consumerSubnets ?? props.endpointOptions?.subnets,
       allowedCidrs: props.sourceCidrs ?? props.endpointOptions?.allowedCidrs,
       dnsName: props.dnsName ?? props.endpointOptions?.dnsName ?? 'proxy.egress.internal',
     });
-    if (props.providerOptions?.acceptanceRequired ?? true) this.acceptOwnEndpoint();
+    if (props.providerOptions?.acceptanceRequired) {
+      Annotations.of(this).addWarningV2(
+        'cdk-private-egress-proxy:own-endpoint-needs-acceptance',
+        "providerOptions.acceptanceRequired is true, so this construct's own endpoint stays pendingAcceptance and carries no " +
+          'traffic until the service owner accepts it: aws ec2 accept-vpc-endpoint-connections --service-id <EndpointService ID> ' +
+          '--vpc-endpoint-ids <endpoint ID>. Leave it unset to connect at deployment.',
+      );
+    }
     this.proxyUrl = this.endpoint.proxyUrl;
     this.connections = this.endpoint.connections;
   }
-
-  /**
-   * The endpoint service requires acceptance, and nobody else would accept this construct's own
-   * endpoint: it would stay `pendingAcceptance` and carry no traffic. Accept exactly this
-   * endpoint at deployment (same account, so the owner may); other endpoints still wait for the
-   * service owner.
-   */
-  private acceptOwnEndpoint(): void {
-    const service = this.provider.endpointService;
-    const call: cr.AwsSdkCall = {
-      service: 'EC2',
-      action: 'acceptVpcEndpointConnections',
-      parameters: { ServiceId: service.vpcEndpointServiceId, VpcEndpointIds: [this.endpoint.endpointId] },
-      physicalResourceId: cr.PhysicalResourceId.of(this.endpoint.endpointId),
-    };
-    const accept = new cr.AwsCustomResource(this, 'AcceptEndpoint', {
-      onUpdate: call, // also the create call; a replaced endpoint has a new ID and is accepted again
-      policy: cr.AwsCustomResourcePolicy.fromSdkCalls({
-        resources: [
-          Stack.of(this).formatArn({
-            service: 'ec2',
-            resource: 'vpc-endpoint-service',
-            resourceName: service.vpcEndpointServiceId,
-          }),
-        ],
-      }),
-      installLatestAwsSdk: false,
-    });
-    // The provider function is aws-cdk-lib's stack-wide singleton for every AwsCustomResource.
-    const fn = Stack.of(this).node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
-    const role = fn?.node.tryFindChild('ServiceRole');
-    if (fn === undefined || role === undefined) {
-      throw new Error(`Cannot find the AwsCustomResource provider function of ${accept.node.path}`);
-    }
-    acknowledgeOnce(role, {
-      id: 'AwsSolutions-IAM4',
-      reason:
-        "AWSLambdaBasicExecutionRole (write the function's own CloudWatch logs) is the fixed role policy aws-cdk-lib gives its AwsCustomResource provider.",
-      appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
-    });
-    acknowledgeOnce(fn, {
-      id: 'AwsSolutions-L1',
-      reason:
-        'The runtime of the AwsCustomResource provider is chosen and updated by aws-cdk-lib; it makes one EC2 API call at deployment.',
-    });
-  }
-}
-
-/** Record a cdk-nag acknowledgement unless the resource already has one for that rule. */
-function acknowledgeOnce(scope: IConstruct, ack: NagAcknowledgement): void {
-  const resource = scope.node.defaultChild as CfnResource | undefined;
-  const existing: Array<{ id: string }> = resource?.getMetadata('cdk_nag')?.rules_to_suppress ?? [];
-  if (!existing.some((r) => r.id === ack.id)) acknowledgeNagFindings(scope, [ack]);
 }

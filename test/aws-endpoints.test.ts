@@ -414,7 +414,7 @@ describe('AwsService.of', () => {
   test.each(['Athena', 'athena_x', '-athena', 'athena-', '', 'athena.', 'ath ena'])(
     'an invalid endpoint prefix (%j) is rejected',
     (prefix) => {
-      expect(() => AwsService.of(prefix)).toThrow(`Invalid AWS endpoint prefix '${prefix}'`);
+      expect(() => AwsService.of(prefix)).toThrow(`Invalid endpointPrefix '${prefix}'`);
       expect(() => AwsService.of(prefix)).toThrow("lower-case letters, digits, '.' and '-' only");
     },
   );
@@ -425,21 +425,72 @@ describe('AwsService.of', () => {
   });
 });
 
+describe('Session Manager', () => {
+  test('sessionManager adds the ssm, ssmmessages and ec2messages endpoints of each Region', () => {
+    expect(AwsEndpoints.hostnames({ services: [], regions: ['eu-west-1', 'us-east-1'], sessionManager: true })).toEqual(
+      [
+        'ec2messages.eu-west-1.amazonaws.com',
+        'ec2messages.us-east-1.amazonaws.com',
+        'ssm.eu-west-1.amazonaws.com',
+        'ssm.us-east-1.amazonaws.com',
+        'ssmmessages.eu-west-1.amazonaws.com',
+        'ssmmessages.us-east-1.amazonaws.com',
+      ],
+    );
+  });
+
+  test('sessionManager adds to the listed services, and an SSM listed twice appears once', () => {
+    const out = AwsEndpoints.hostnames({
+      services: [AwsService.STS, AwsService.SSM],
+      regions: ['eu-west-1'],
+      sessionManager: true,
+    });
+    expect(out).toEqual([
+      'ec2messages.eu-west-1.amazonaws.com',
+      'ssm.eu-west-1.amazonaws.com',
+      'ssmmessages.eu-west-1.amazonaws.com',
+      'sts.amazonaws.com',
+      'sts.eu-west-1.amazonaws.com',
+    ]);
+  });
+
+  test('sessionManager follows the fips option', () => {
+    const out = AwsEndpoints.hostnames({ services: [], regions: ['us-east-1'], sessionManager: true, fips: true });
+    expect(out).toEqual(
+      expect.arrayContaining(['ssm-fips.us-east-1.amazonaws.com', 'ec2messages-fips.us-east-1.amazonaws.com']),
+    );
+  });
+
+  test('SESSION_MANAGER names the three services the SSM agent uses', () => {
+    expect(AwsEndpoints.SESSION_MANAGER.map((s) => s.endpointPrefix)).toEqual(['ssm', 'ssmmessages', 'ec2messages']);
+  });
+
+  test('without sessionManager none of them is added', () => {
+    expect(AwsEndpoints.hostnames({ services: [AwsService.STS], regions: ['eu-west-1'] }).join()).not.toMatch(
+      /ssm|ec2messages/,
+    );
+  });
+});
+
 describe('bad input', () => {
   test('an empty service list is rejected', () => {
-    expect(errorFor({ services: [], regions: ['us-east-1'] })).toContain('services is empty');
+    expect(errorFor({ services: [], regions: ['us-east-1'] })).toMatch(
+      /^Invalid services \[\]: name at least one AwsService/,
+    );
   });
 
   test('an empty region list is rejected', () => {
-    expect(errorFor({ services: [AwsService.STS], regions: [] })).toContain('regions is empty');
+    expect(errorFor({ services: [AwsService.STS], regions: [] })).toMatch(
+      /^Invalid regions \[\]: name at least one Region/,
+    );
   });
 
   test.each(['us-east', 'US-EAST-1', 'useast1', 'us-east-1 ', 'us-east-1.evil.test', 'us_east_1', '', 'east-1'])(
     'an invalid region (%j) is rejected',
     (region) => {
       const msg = errorFor({ services: [AwsService.STS], regions: [region] });
-      expect(msg).toContain(`Invalid region '${region}'`);
-      expect(msg).toContain("expected a region code such as 'us-east-1'");
+      expect(msg).toContain(`Invalid regions entry '${region}'`);
+      expect(msg).toContain("expected a Region code such as 'us-east-1'");
     },
   );
 
@@ -457,7 +508,7 @@ describe('bad input', () => {
     '192.168.5.4',
   ])('an invalid S3 bucket name (%j) is rejected', (bucket) => {
     const msg = errorFor({ services: [AwsService.S3], regions: ['us-east-1'], s3Buckets: [bucket] });
-    expect(msg).toContain(`Invalid S3 bucket name '${bucket}'`);
+    expect(msg).toContain(`Invalid s3Buckets entry '${bucket}'`);
     expect(msg).toContain('3-63 characters');
   });
 
@@ -475,7 +526,7 @@ describe('bad input', () => {
     'an invalid ECR account ID (%j) is rejected',
     (account) => {
       const msg = errorFor({ services: [AwsService.ECR_DKR], regions: ['us-east-1'], ecrAccountIds: [account] });
-      expect(msg).toContain(`Invalid ECR account ID '${account}'`);
+      expect(msg).toContain(`Invalid ecrAccountIds entry '${account}'`);
       expect(msg).toContain('expected 12 digits');
     },
   );

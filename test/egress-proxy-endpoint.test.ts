@@ -3,7 +3,14 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { EgressPolicy, EgressProxyEndpoint, EgressProxyProvider, EgressProxyService } from '../src';
+import {
+  EgressPolicy,
+  EgressProxyEndpoint,
+  EgressProxyEndpointProps,
+  EgressProxyProvider,
+  EgressProxyService,
+  EgressProxyServiceAttributes,
+} from '../src';
 
 const SERVICE = 'com.amazonaws.vpce.eu-west-1.vpce-svc-0123456789abcdef0';
 const ENV = { account: '222222222222', region: 'eu-west-1' };
@@ -20,6 +27,14 @@ function isolatedVpc(stack: Stack, id: string, azs: number) {
   });
 }
 
+/** The service by its attributes (the consumer's view of a provider in another account). */
+function imported(stack: Stack, attrs: Partial<EgressProxyServiceAttributes> = {}) {
+  return EgressProxyService.fromServiceAttributes(stack, `Service${stack.node.children.length}`, {
+    serviceName: SERVICE,
+    ...attrs,
+  });
+}
+
 function consumerStack() {
   const app = new App();
   const stack = new Stack(app, 'Consumer', { env: ENV });
@@ -29,7 +44,7 @@ function consumerStack() {
 
 test('creates an interface endpoint to the service name on the proxy port, without private DNS', () => {
   const { stack, vpc } = consumerStack();
-  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE) });
+  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: imported(stack) });
   Template.fromStack(stack).hasResourceProperties('AWS::EC2::VPCEndpoint', {
     ServiceName: SERVICE,
     VpcEndpointType: 'Interface',
@@ -39,7 +54,7 @@ test('creates an interface endpoint to the service name on the proxy port, witho
 
 test("the endpoint's security group admits the proxy port from the consumer VPC's CIDR by default, and nothing else", () => {
   const { stack, vpc } = consumerStack();
-  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE) });
+  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: imported(stack) });
   const t = Template.fromStack(stack);
   t.hasResourceProperties('AWS::EC2::SecurityGroup', {
     SecurityGroupIngress: [
@@ -58,7 +73,7 @@ test('given source CIDRs (a VPN range) replace the VPC default, IPv4 and IPv6', 
   const { stack, vpc } = consumerStack();
   new EgressProxyEndpoint(stack, 'Proxy', {
     vpc,
-    service: EgressProxyService.fromServiceName(SERVICE),
+    service: imported(stack),
     allowedCidrs: ['192.168.10.0/24', '2001:db8:10::/48'],
   });
   Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroup', {
@@ -75,10 +90,10 @@ test('an invalid source CIDR fails with the value and the rule', () => {
     () =>
       new EgressProxyEndpoint(stack, 'Proxy', {
         vpc,
-        service: EgressProxyService.fromServiceName(SERVICE),
+        service: imported(stack),
         allowedCidrs: ['10.0.0.1/8'],
       }),
-  ).toThrow(/Invalid allowed CIDR '10\.0\.0\.1\/8': it has host bits set; did you mean '10\.0\.0\.0\/8'/);
+  ).toThrow(/^Invalid allowedCidrs entry '10\.0\.0\.1\/8': it has host bits set; did you mean '10\.0\.0\.0\/8'/);
 });
 
 test('configureInstance sends an instance through the proxy and lets it reach the endpoint', () => {
@@ -89,7 +104,7 @@ test('configureInstance sends an instance through the proxy and lets it reach th
     instanceType: new ec2.InstanceType('t4g.micro'),
     machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
   });
-  const ep = new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE) });
+  const ep = new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: imported(stack) });
   ep.configureInstance(instance);
   const t = Template.fromStack(stack);
   t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
@@ -115,9 +130,7 @@ test('allowClient admits a peer (an Auto Scaling group) to the proxy port', () =
       securityGroup: new ec2.SecurityGroup(stack, 'ClientsSg', { vpc }),
     }),
   });
-  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE) }).allowClient(
-    asg,
-  );
+  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: imported(stack) }).allowClient(asg);
   Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
     FromPort: 3128,
     SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('ClientsSg'), 'GroupId'] },
@@ -128,7 +141,7 @@ test('a friendly DNS name creates a private hosted zone and an alias record to t
   const { stack, vpc } = consumerStack();
   const ep = new EgressProxyEndpoint(stack, 'Proxy', {
     vpc,
-    service: EgressProxyService.fromServiceName(SERVICE),
+    service: imported(stack),
     dnsName: 'proxy.egress.internal',
   });
   const t = Template.fromStack(stack);
@@ -143,7 +156,7 @@ test('a friendly DNS name creates a private hosted zone and an alias record to t
 
 test('without a DNS name the proxy URL uses the regional endpoint DNS name', () => {
   const { stack, vpc } = consumerStack();
-  const ep = new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE) });
+  const ep = new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: imported(stack) });
   expect(stack.resolve(ep.proxyUrl)).toEqual({
     'Fn::Join': [
       '',
@@ -166,12 +179,19 @@ test('without a DNS name the proxy URL uses the regional endpoint DNS name', () 
   });
 });
 
-test('stack outputs carry the proxy URL and a copy-paste export line', () => {
+test('creates no stack outputs unless asked', () => {
+  const { stack, vpc } = consumerStack();
+  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: imported(stack), dnsName: 'proxy.egress.internal' });
+  expect(Template.fromStack(stack).findOutputs('*')).toEqual({});
+});
+
+test('with outputs, stack outputs carry the proxy URL and a copy-paste export line', () => {
   const { stack, vpc } = consumerStack();
   new EgressProxyEndpoint(stack, 'Proxy', {
     vpc,
-    service: EgressProxyService.fromServiceName(SERVICE),
+    service: imported(stack),
     dnsName: 'proxy.egress.internal',
+    outputs: true,
   });
   const t = Template.fromStack(stack);
   t.hasOutput('*', { Value: 'http://proxy.egress.internal:3128' });
@@ -184,19 +204,78 @@ test('stack outputs carry the proxy URL and a copy-paste export line', () => {
 
 test('the service name can come from an SSM parameter, read at deploy time', () => {
   const { stack, vpc } = consumerStack();
-  new EgressProxyEndpoint(stack, 'Proxy', {
+  const ep = new EgressProxyEndpoint(stack, 'Proxy', {
     vpc,
-    service: EgressProxyService.fromSsmParameter('/egress-proxy/service-name'),
+    service: EgressProxyService.fromSsmParameters(stack, 'Service', { parameterPrefix: '/egress-proxy', port: 8080 }),
   });
   const t = Template.fromStack(stack);
-  t.hasParameter('*', { Type: 'AWS::SSM::Parameter::Value<String>', Default: '/egress-proxy/service-name' });
-  t.hasResourceProperties('AWS::EC2::VPCEndpoint', { ServiceName: { Ref: Match.anyValue() } });
+  const name = Object.keys(
+    t.findParameters('*', { Type: 'AWS::SSM::Parameter::Value<String>', Default: '/egress-proxy/service-name' }),
+  );
+  expect(name).toHaveLength(1);
+  t.hasResourceProperties('AWS::EC2::VPCEndpoint', { ServiceName: { Ref: name[0] } });
+  expect(ep.port).toBe(8080);
+  // Values read at deploy time cannot be compared at synth time.
+  Annotations.fromStack(stack).hasWarning('/Consumer/Proxy', Match.stringLikeRegexp('matched by AZ ID'));
 });
 
-test('a malformed service name fails with the value and the expected form', () => {
-  expect(() => EgressProxyService.fromServiceName('vpce-svc-123')).toThrow(
-    /Invalid endpoint service name 'vpce-svc-123': expected 'com\.amazonaws\.vpce\.<region>\.vpce-svc-/,
+test('an SSM parameter prefix that is not a path fails, naming it', () => {
+  const { stack } = consumerStack();
+  expect(() => EgressProxyService.fromSsmParameters(stack, 'Service', { parameterPrefix: 'egress-proxy/' })).toThrow(
+    /^Invalid parameterPrefix 'egress-proxy\/': an SSM parameter path such as '\/egress-proxy'/,
   );
+});
+
+describe('EgressProxyService.fromServiceAttributes', () => {
+  test('a malformed service name fails with the value and the expected form', () => {
+    const { stack } = consumerStack();
+    expect(() => imported(stack, { serviceName: 'vpce-svc-123' })).toThrow(
+      /^Invalid serviceName 'vpce-svc-123': expected 'com\.amazonaws\.vpce\.<region>\.vpce-svc-/,
+    );
+  });
+
+  test('the Region comes from the service name', () => {
+    const { stack } = consumerStack();
+    expect(imported(stack, { serviceName: 'com.amazonaws.vpce.us-east-2.vpce-svc-0123456789abcdef0' }).region).toBe(
+      'us-east-2',
+    );
+  });
+
+  test('a Region other than the one in the service name fails, naming both', () => {
+    const { stack } = consumerStack();
+    expect(() => imported(stack, { region: 'us-east-1' })).toThrow(
+      /^Invalid region 'us-east-1': serviceName 'com\.amazonaws\.vpce\.eu-west-1\.vpce-svc-0123456789abcdef0' is a service in eu-west-1/,
+    );
+  });
+
+  test.each([
+    [['eu-west-1a'], /^Invalid availabilityZoneIds entry 'eu-west-1a': an AZ ID looks like 'use1-az1'/],
+    [['euw1-az1', 'euw1-az1'], /^Invalid availabilityZoneIds: 'euw1-az1' is listed twice/],
+    [['euw1-az1', 'use1-az2'], /^Invalid availabilityZoneIds: euw1-az1, use1-az2 are in different Regions/],
+    [[], /^Invalid availabilityZoneIds \[\]/],
+  ])('AZ IDs %j fail, naming availabilityZoneIds', (ids, error) => {
+    const { stack } = consumerStack();
+    expect(() => imported(stack, { availabilityZoneIds: ids })).toThrow(error);
+  });
+
+  test('Local Zone AZ IDs are AZ IDs', () => {
+    const { stack } = consumerStack();
+    expect(imported(stack, { availabilityZoneIds: ['usw2-az1', 'usw2-lax1-az1'] }).availabilityZoneIds).toEqual([
+      'usw2-az1',
+      'usw2-lax1-az1',
+    ]);
+  });
+
+  test('a port outside 1-65535 fails, naming port', () => {
+    const { stack } = consumerStack();
+    expect(() => imported(stack, { port: 70000 })).toThrow(/^Invalid port 70000/);
+  });
+
+  test('creates nothing in the template', () => {
+    const stack = new Stack(new App(), 'Consumer', { env: ENV });
+    imported(stack, { availabilityZoneIds: ['euw1-az1'] });
+    expect(Template.fromStack(stack).toJSON().Resources ?? {}).toEqual({});
+  });
 });
 
 test('a port that differs from the service port fails', () => {
@@ -205,15 +284,15 @@ test('a port that differs from the service port fails', () => {
     () =>
       new EgressProxyEndpoint(stack, 'Proxy', {
         vpc,
-        service: EgressProxyService.fromServiceName(SERVICE, 3128),
+        service: imported(stack, { port: 3128 }),
         port: 8080,
       }),
   ).toThrow(/Invalid port 8080: the proxy service listens on 3128/);
 });
 
-test('a service in another account warns that Availability Zones are matched by AZ ID and could not be checked', () => {
+test('a service in another account without AZ IDs warns that Availability Zones are matched by AZ ID and could not be checked', () => {
   const { stack, vpc } = consumerStack();
-  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE) });
+  new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: imported(stack) });
   Annotations.fromStack(stack).hasWarning('/Consumer/Proxy', Match.stringLikeRegexp('matched by AZ ID'));
 });
 
@@ -232,7 +311,7 @@ describe('with the provider in the same app and account', () => {
 
   test('uses the provider service name and port, with no AZ warning', () => {
     const { stack, provider, vpc } = pair(2);
-    new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromProvider(provider) });
+    new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: provider });
     Template.fromStack(stack).hasResourceProperties('AWS::EC2::VPCEndpoint', {
       ServiceName: Match.anyValue(),
       VpcEndpointType: 'Interface',
@@ -240,17 +319,33 @@ describe('with the provider in the same app and account', () => {
     expect(Annotations.fromStack(stack).findWarning('/Both/Proxy', Match.stringLikeRegexp('AZ ID'))).toEqual([]);
   });
 
-  test('subnets in an AZ the provider does not serve fail with the AZ names', () => {
+  test('by default, only subnets in the zones the provider serves get the endpoint', () => {
+    const { stack, provider, vpc } = pair(3);
+    new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: provider });
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      SubnetIds: [
+        { Ref: Match.stringLikeRegexp('^ConsumerVpcisolatedSubnet1') },
+        { Ref: Match.stringLikeRegexp('^ConsumerVpcisolatedSubnet2') },
+      ],
+    });
+  });
+
+  test('subnets chosen in an AZ the provider does not serve fail with the AZ names', () => {
     const { stack, provider, vpc } = pair(3);
     expect(
-      () => new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromProvider(provider) }),
+      () =>
+        new EgressProxyEndpoint(stack, 'Proxy', {
+          vpc,
+          service: provider,
+          subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        }),
     ).toThrow(
-      /Invalid subnets: the endpoint would have network interfaces in eu-west-1c, where the proxy service has no targets/,
+      /^Invalid subnets: the endpoint would have network interfaces in eu-west-1c, where the proxy service has no load balancer \(it serves eu-west-1a, eu-west-1b\)/,
     );
   });
 });
 
-describe('EgressProxyService.fromProvider', () => {
+describe('an EgressProxyProvider as the service', () => {
   function providerStack(props: { port?: number; env?: { account: string; region: string } } = {}) {
     const app = new App();
     const stack = new Stack(app, 'Provider', { env: props.env ?? ENV });
@@ -263,21 +358,24 @@ describe('EgressProxyService.fromProvider', () => {
     return { app, stack, provider };
   }
 
-  test("binds to the provider's service name, port, zones, account and Region", () => {
+  test("exposes the service's port, zones, AZ IDs, account and Region", () => {
     const { stack, provider } = providerStack({ port: 8080 });
-    const config = EgressProxyService.fromProvider(provider).bind(stack);
-    expect(config.serviceName).toBe(provider.endpointServiceName);
-    expect(config.port).toBe(8080);
-    expect(config.availabilityZones).toEqual(['eu-west-1a', 'eu-west-1b']);
-    expect(config.account).toBe(ENV.account);
-    expect(config.region).toBe(ENV.region);
+    expect(provider.port).toBe(8080);
+    expect(provider.availabilityZones).toEqual(['eu-west-1a', 'eu-west-1b']);
+    expect(provider.account).toBe(ENV.account);
+    expect(provider.region).toBe(ENV.region);
+    // AZ IDs are the load balancer subnets' AvailabilityZoneId attributes, known at deploy time.
+    expect(stack.resolve(provider.availabilityZoneIds)).toEqual([
+      { 'Fn::GetAtt': [expect.stringMatching(/^VpcPrivateSubnet1Subnet/), 'AvailabilityZoneId'] },
+      { 'Fn::GetAtt': [expect.stringMatching(/^VpcPrivateSubnet2Subnet/), 'AvailabilityZoneId'] },
+    ]);
   });
 
   test("the endpoint takes the provider's port for its security group, service port and URL", () => {
     const { stack, provider } = providerStack({ port: 8080 });
     const ep = new EgressProxyEndpoint(stack, 'Endpoint', {
       vpc: isolatedVpc(stack, 'Consumer', 2),
-      service: EgressProxyService.fromProvider(provider),
+      service: provider,
     });
     expect(ep.port).toBe(8080);
     expect(stack.resolve(ep.proxyUrl)).toEqual({ 'Fn::Join': ['', ['http://', expect.anything(), ':8080']] });
@@ -291,7 +389,7 @@ describe('EgressProxyService.fromProvider', () => {
     const { stack, provider } = providerStack();
     new EgressProxyEndpoint(stack, 'Endpoint', {
       vpc: isolatedVpc(stack, 'Consumer', 2),
-      service: EgressProxyService.fromProvider(provider),
+      service: provider,
     });
     const t = Template.fromStack(stack);
     const service = Object.keys(t.findResources('AWS::EC2::VPCEndpointService'))[0];
@@ -306,25 +404,23 @@ describe('EgressProxyService.fromProvider', () => {
       () =>
         new EgressProxyEndpoint(stack, 'Endpoint', {
           vpc: isolatedVpc(stack, 'Consumer', 2),
-          service: EgressProxyService.fromProvider(provider),
+          service: provider,
           port: 3128,
         }),
     ).toThrow(/^Invalid port 3128: the proxy service listens on 8080; the endpoint must use the same port$/);
   });
 
-  test('a provider in another account is not checked by AZ name: the endpoint warns, and synthesis refuses the cross-account reference', () => {
+  test('a provider in another account is not checked by AZ name: the endpoint warns', () => {
     const { app, provider } = providerStack({ env: { account: '111111111111', region: 'eu-west-1' } });
+    // (How the service name crosses accounts in one app depends on the aws-cdk-lib release: the
+    // README's way is EgressProxyService.fromServiceAttributes in account B's own app.)
     const consumer = new Stack(app, 'Consumer', { env: ENV });
     const ep = new EgressProxyEndpoint(consumer, 'Endpoint', {
       vpc: isolatedVpc(consumer, 'Vpc', 3),
-      service: EgressProxyService.fromProvider(provider),
+      service: provider,
     });
     const warnings = ep.node.metadata.filter((m) => m.type === 'aws:cdk:warning').map((m) => String(m.data));
     expect(warnings).toEqual([expect.stringMatching(/matched by AZ ID/)]);
-    // Across accounts the service name must travel as a string or an SSM parameter.
-    expect(() => app.synth()).toThrow(
-      /Cross stack references are only supported for stacks deployed to the same account/,
-    );
   });
 
   test('a consumer in another stack of the same account is checked against the provider zones', () => {
@@ -334,11 +430,129 @@ describe('EgressProxyService.fromProvider', () => {
       () =>
         new EgressProxyEndpoint(consumer, 'Endpoint', {
           vpc: isolatedVpc(consumer, 'Vpc', 3),
-          service: EgressProxyService.fromProvider(provider),
+          service: provider,
+          subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
         }),
     ).toThrow(
-      /network interfaces in eu-west-1c, where the proxy service has no targets \(it serves eu-west-1a, eu-west-1b\)/,
+      /network interfaces in eu-west-1c, where the proxy service has no load balancer \(it serves eu-west-1a, eu-west-1b\)/,
     );
+  });
+});
+
+describe('a service in another account, placed by AZ ID', () => {
+  // Account B's zones: the names map to other AZ IDs than in any other account.
+  const ZONES = [
+    { zoneName: 'eu-west-1a', zoneId: 'euw1-az3' },
+    { zoneName: 'eu-west-1b', zoneId: 'euw1-az1' },
+    { zoneName: 'eu-west-1c', zoneId: 'euw1-az2' },
+  ];
+  // Account A's load balancer spans euw1-az1 and euw1-az2: B's eu-west-1b and eu-west-1c.
+  const SERVED = ['euw1-az1', 'euw1-az2'];
+
+  /** An endpoint in a consumer VPC of `zones` zones, to a service in SERVED, with B's ZONES. */
+  function placed(zones: number, props: Partial<EgressProxyEndpointProps> = {}) {
+    const { stack } = consumerStack();
+    const vpc = isolatedVpc(stack, 'Zones', zones);
+    const make = () =>
+      new EgressProxyEndpoint(stack, 'Proxy', {
+        vpc,
+        service: imported(stack, { availabilityZoneIds: SERVED }),
+        zoneMappings: ZONES,
+        ...props,
+      });
+    return { stack, make };
+  }
+
+  function endpointSubnets(stack: Stack): string[] {
+    const endpoint = Object.values(Template.fromStack(stack).findResources('AWS::EC2::VPCEndpoint'))[0];
+    return endpoint.Properties.SubnetIds.map((r: { Ref: string }) => r.Ref);
+  }
+
+  test('by default, the endpoint goes only into subnets whose AZ ID the service serves', () => {
+    const { stack, make } = placed(3);
+    make();
+    expect(endpointSubnets(stack)).toEqual([
+      expect.stringMatching(/^ZonesisolatedSubnet2/),
+      expect.stringMatching(/^ZonesisolatedSubnet3/),
+    ]);
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AZ ID'))).toEqual([]);
+  });
+
+  test('subnets chosen in a zone the service does not serve fail, naming the zone, its AZ ID and the served AZ IDs', () => {
+    expect(placed(3, { subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } }).make).toThrow(
+      /^Invalid subnets: the endpoint would have network interfaces in eu-west-1a \(euw1-az3\), where the proxy service has no load balancer \(it serves euw1-az1, euw1-az2\)/,
+    );
+  });
+
+  test('the same zone names that the provider serves in its own account are not trusted across accounts', () => {
+    // A's eu-west-1a/b are not B's: with B's mapping, B's eu-west-1a (euw1-az3) is refused.
+    expect(placed(2, { subnets: { availabilityZones: ['eu-west-1a', 'eu-west-1b'] } }).make).toThrow(
+      /network interfaces in eu-west-1a \(euw1-az3\)/,
+    );
+  });
+
+  test('no subnet in a served zone fails', () => {
+    expect(placed(1).make).toThrow(
+      /^Invalid subnets: no subnet of the selection is in a zone the proxy service serves \(eu-west-1b, eu-west-1c\)/,
+    );
+  });
+
+  test("zoneMappings without one of the subnets' zones fails, naming the zone", () => {
+    expect(placed(3, { zoneMappings: ZONES.slice(0, 2) }).make).toThrow(
+      /^Invalid zoneMappings: it has no entry for eu-west-1c/,
+    );
+  });
+
+  test.each([
+    [[{ zoneName: 'eu-west-1a', zoneId: 'eu-west-1a' }], /^Invalid zoneMappings zoneId 'eu-west-1a'/],
+    [[{ zoneName: 'euw1-az1', zoneId: 'euw1-az1' }], /^Invalid zoneMappings zoneName 'euw1-az1'/],
+    [
+      [
+        { zoneName: 'eu-west-1a', zoneId: 'euw1-az1' },
+        { zoneName: 'eu-west-1b', zoneId: 'euw1-az1' },
+      ],
+      /^Invalid zoneMappings: zoneId 'euw1-az1' is listed twice/,
+    ],
+  ])('malformed zoneMappings %j fail, naming zoneMappings', (zoneMappings, error) => {
+    const { stack, vpc } = consumerStack();
+    expect(
+      () =>
+        new EgressProxyEndpoint(stack, 'Proxy', {
+          vpc,
+          service: imported(stack, { availabilityZoneIds: SERVED }),
+          zoneMappings,
+        }),
+    ).toThrow(error);
+  });
+
+  test('without zoneMappings the zones are not checked, and synthesis warns', () => {
+    const { stack } = consumerStack();
+    const vpc = isolatedVpc(stack, 'ThreeZones', 3);
+    new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: imported(stack, { availabilityZoneIds: SERVED }) });
+    expect(endpointSubnets(stack)).toHaveLength(3);
+    Annotations.fromStack(stack).hasWarning('/Consumer/Proxy', Match.stringLikeRegexp('zoneMappings'));
+  });
+
+  test('a service in another Region is reached across Regions, with no zone check', () => {
+    const { stack, vpc } = consumerStack();
+    new EgressProxyEndpoint(stack, 'Proxy', {
+      vpc,
+      service: imported(stack, {
+        serviceName: 'com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0',
+        availabilityZoneIds: ['use1-az1'],
+      }),
+      zoneMappings: ZONES,
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      ServiceName: 'com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0',
+      ServiceRegion: 'us-east-1',
+    });
+  });
+
+  test('a service in the same Region gets no ServiceRegion', () => {
+    const { stack, vpc } = consumerStack();
+    new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: imported(stack) });
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::VPCEndpoint', { ServiceRegion: Match.absent() });
   });
 });
 
@@ -361,7 +575,7 @@ describe('cdk-nag acknowledgements of the endpoint', () => {
 
   test("the default rule (the VPC's own CIDR, which cdk-nag cannot resolve) is acknowledged for EC23 only", () => {
     const { stack, vpc } = consumerStack();
-    new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: EgressProxyService.fromServiceName(SERVICE) });
+    new EgressProxyEndpoint(stack, 'Proxy', { vpc, service: imported(stack) });
     expect(securityGroupMetadata(stack)).toEqual({
       cdk_nag: {
         rules_to_suppress: [
@@ -379,7 +593,7 @@ describe('cdk-nag acknowledgements of the endpoint', () => {
     const { stack, vpc } = consumerStack();
     new EgressProxyEndpoint(stack, 'Proxy', {
       vpc,
-      service: EgressProxyService.fromServiceName(SERVICE),
+      service: imported(stack),
       allowedCidrs: ['10.20.0.0/16'],
     });
     expect(securityGroupMetadata(stack)).toBeUndefined();
@@ -396,7 +610,7 @@ describe('cdk-nag acknowledgements of the endpoint', () => {
     });
     new EgressProxyEndpoint(stack, 'Proxy', {
       vpc,
-      service: EgressProxyService.fromServiceName(SERVICE),
+      service: imported(stack),
       dnsName: 'proxy.egress.internal',
     });
     expect(nagFindings(stack)).toEqual([]);
@@ -406,7 +620,7 @@ describe('cdk-nag acknowledgements of the endpoint', () => {
     const { stack, vpc } = consumerStack();
     new EgressProxyEndpoint(stack, 'Proxy', {
       vpc,
-      service: EgressProxyService.fromServiceName(SERVICE),
+      service: imported(stack),
       allowedCidrs: [vpc.vpcCidrBlock, '0.0.0.0/0'],
     });
     expect(securityGroupMetadata(stack)).toBeUndefined();
@@ -418,7 +632,7 @@ describe('cdk-nag acknowledgements of the endpoint', () => {
     const cidr = new CfnParameter(stack, 'VpnCidr', { type: 'String' }).valueAsString;
     new EgressProxyEndpoint(stack, 'Proxy', {
       vpc,
-      service: EgressProxyService.fromServiceName(SERVICE),
+      service: imported(stack),
       allowedCidrs: [cidr],
     });
     expect(securityGroupMetadata(stack)).toBeUndefined();

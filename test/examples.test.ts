@@ -65,23 +65,73 @@ test("the single-account stack's clients reach the proxy from the isolated subne
   });
 });
 
-test('the provider stack offers the service to the consumer account and publishes its name in SSM', () => {
+test('the single-account stack sends its build agent through the proxy and outputs the proxy URL', () => {
+  const template = Template.fromStack(stacks[0]);
+  template.hasResourceProperties('AWS::EC2::Instance', {
+    SubnetId: { Ref: Match.stringLikeRegexp('^VpcclientsSubnet1') },
+    UserData: { 'Fn::Base64': Match.stringLikeRegexp('export HTTPS_PROXY=http://proxy.egress.internal:3128') },
+  });
+  template.hasOutput('ProxyUrl', { Value: 'http://proxy.egress.internal:3128' });
+});
+
+test('the single-account allowlist keeps Session Manager working through the proxy', () => {
+  for (const host of [
+    'ssm.eu-west-1.amazonaws.com',
+    'ssmmessages.eu-west-1.amazonaws.com',
+    'ec2messages.eu-west-1.amazonaws.com',
+  ]) {
+    expect((stacks[0] as SingleAccountStack).egress.policy.evaluate({ host }).allowed).toBe(true);
+  }
+});
+
+test('the provider stack offers the service to the consumer account and publishes its attributes in SSM', () => {
   const template = Template.fromStack(stacks[1]);
   template.resourceCountIs('AWS::AutoScaling::LaunchConfiguration', 0);
+  template.hasResourceProperties('AWS::EC2::VPCEndpointService', { AcceptanceRequired: true });
   template.hasResourceProperties('AWS::EC2::VPCEndpointServicePermissions', {
     AllowedPrincipals: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::222222222222:root']] }],
   });
-  template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/egress-proxy/service-name' });
+  for (const name of ['service-name', 'port', 'region']) {
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: `/egress-proxy/${name}`, Type: 'String' });
+  }
+  template.hasResourceProperties('AWS::SSM::Parameter', {
+    Name: '/egress-proxy/availability-zone-ids',
+    Type: 'StringList',
+  });
 });
 
-test('the consumer stack reads the service name from SSM and admits the VPC and the VPN range', () => {
+test("the provider stack outputs what account B needs and the command that accepts B's endpoint", () => {
+  const outputs = Template.fromStack(stacks[1]).findOutputs('*');
+  expect(Object.keys(outputs).sort()).toEqual([
+    'AcceptCommand',
+    'AvailabilityZoneIds',
+    'Port',
+    'Region',
+    'ServiceName',
+  ]);
+  expect(JSON.stringify(outputs.AcceptCommand.Value)).toContain(
+    'aws ec2 accept-vpc-endpoint-connections --service-id ',
+  );
+  expect(JSON.stringify(outputs.AvailabilityZoneIds.Value)).toContain('AvailabilityZoneId');
+});
+
+test('the consumer stack imports the service by its attributes and places the endpoint by AZ ID', () => {
   const template = Template.fromStack(stacks[2]);
-  template.hasParameter('*', { Type: 'AWS::SSM::Parameter::Value<String>', Default: '/egress-proxy/service-name' });
-  template.hasResourceProperties('AWS::EC2::SecurityGroup', {
-    GroupDescription: 'Clients of the egress proxy endpoint',
-    SecurityGroupIngress: [
-      Match.objectLike({ CidrIp: '10.20.0.0/16', FromPort: 3128 }),
-      Match.objectLike({ CidrIp: '192.168.0.0/16', FromPort: 3128 }),
+  // The placeholder provider serves all three AZ IDs of eu-west-1, so every zone of B qualifies.
+  template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+    ServiceName: 'com.amazonaws.vpce.eu-west-1.vpce-svc-0123456789abcdef0',
+    SubnetIds: [
+      { Ref: Match.stringLikeRegexp('^VpcclientsSubnet1') },
+      { Ref: Match.stringLikeRegexp('^VpcclientsSubnet2') },
+      { Ref: Match.stringLikeRegexp('^VpcclientsSubnet3') },
     ],
   });
+  template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+    GroupDescription: 'Clients of the egress proxy endpoint',
+    SecurityGroupIngress: Match.arrayWith([
+      Match.objectLike({ CidrIp: '10.20.0.0/16', FromPort: 3128 }),
+      Match.objectLike({ CidrIp: '192.168.0.0/16', FromPort: 3128 }),
+    ]),
+  });
+  expect(Annotations.fromStack(stacks[2]).findWarning('*', Match.stringLikeRegexp('AZ ID'))).toEqual([]);
 });

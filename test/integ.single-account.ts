@@ -1,15 +1,28 @@
 /**
- * Integration test: the single-account topology (PrivateEgressProxy). Its snapshot is committed
- * and checked by `scripts/test-all.sh` without deploying; with credentials for the account,
- * `npx integ-runner --directory test --update-on-failed` deploys it.
+ * Integration test: the single-account topology (PrivateEgressProxy) with a build agent in the
+ * closed subnets. Its snapshot is committed and checked by `scripts/test-all.sh` without
+ * deploying. With credentials for an account, `npx projen integ:deploy` (integ-runner) deploys
+ * it into eu-west-1 and runs the assertions: the endpoint connection is available (no
+ * acceptance step: the construct needs none), every target is healthy, the agent runs
+ * `aws sts get-caller-identity` through the proxy, and a request to an unlisted host gets 403.
  */
 import { IntegTest } from '@aws-cdk/integ-tests-alpha';
-import { App } from 'aws-cdk-lib';
-import { PROVIDER_ACCOUNT, REGION, SingleAccountStack } from '../examples/app';
+import { App, Stack } from 'aws-cdk-lib';
+import { assertProxyWorks } from './integ-assertions';
+import { REGION, SingleAccountStack } from '../examples/app';
 
 const app = new App();
-const stack = new SingleAccountStack(app, 'IntegEgressProxySingleAccount', {
-  env: { account: PROVIDER_ACCOUNT, region: REGION },
+const stack = new SingleAccountStack(app, 'IntegEgressProxySingleAccount', { env: { region: REGION } });
+const integ = new IntegTest(app, 'SingleAccount', {
+  testCases: [stack],
+  diffAssets: true,
+  // The checks run in the stacks' account and Region.
+  assertionStack: new Stack(app, 'SingleAccountAssertions', { env: { region: REGION } }),
 });
-new IntegTest(app, 'SingleAccount', { testCases: [stack], diffAssets: true });
+assertProxyWorks(integ.assertions, {
+  provider: stack.egress.provider,
+  endpoint: stack.egress.endpoint,
+  clientInstanceId: stack.agent.instanceId,
+  region: REGION,
+});
 app.synth();

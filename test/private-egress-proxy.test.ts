@@ -95,11 +95,11 @@ describe('with only a VPC and allowed domains', () => {
     });
   });
 
-  test('publishes the load balancer as an endpoint service that requires acceptance', () => {
+  test('publishes the load balancer as an endpoint service that needs no acceptance (it admits only this account)', () => {
     const { template } = built;
     const nlb = idOf(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer');
     template.hasResourceProperties('AWS::EC2::VPCEndpointService', {
-      AcceptanceRequired: true,
+      AcceptanceRequired: false,
       NetworkLoadBalancerArns: [{ Ref: nlb }],
     });
   });
@@ -125,37 +125,10 @@ describe('with only a VPC and allowed domains', () => {
     });
   });
 
-  test('accepts its own endpoint at deployment, with permission on its own endpoint service only', () => {
+  test('creates no custom resource and no Lambda function: its own endpoint connects without acceptance', () => {
     const { template } = built;
-    const service = idOf(template, 'AWS::EC2::VPCEndpointService');
-    const endpoint = idOf(template, 'AWS::EC2::VPCEndpoint');
-    const accept = Object.values(template.findResources('Custom::AWS'));
-    expect(accept).toHaveLength(1);
-    const create = JSON.stringify(accept[0].Properties.Create);
-    expect(create).toContain('"action\\":\\"acceptVpcEndpointConnections\\"');
-    expect(create).toContain(`{"Ref":"${service}"}`);
-    expect(create).toContain(`{"Ref":"${endpoint}"}`);
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: [
-          {
-            Action: 'ec2:AcceptVpcEndpointConnections',
-            Effect: 'Allow',
-            Resource: {
-              'Fn::Join': [
-                '',
-                [
-                  'arn:',
-                  { Ref: 'AWS::Partition' },
-                  `:ec2:eu-west-1:${ACCOUNT}:vpc-endpoint-service/`,
-                  { Ref: service },
-                ],
-              ],
-            },
-          },
-        ],
-      },
-    });
+    template.resourceCountIs('AWS::Lambda::Function', 0);
+    expect(Object.values(template.toJSON().Resources).filter((r: any) => r.Type.startsWith('Custom::'))).toEqual([]);
   });
 
   test("the endpoint's security group admits only the VPC CIDR, on 3128, and sends nothing", () => {
@@ -195,8 +168,12 @@ describe('with only a VPC and allowed domains', () => {
     expect(built.egress.proxyUrl).toBe('http://proxy.egress.internal:3128');
   });
 
-  test('outputs the proxy URL and a copy-paste export line', () => {
-    const { template } = built;
+  test('creates no stack outputs', () => {
+    expect(built.template.findOutputs('*')).toEqual({});
+  });
+
+  test('with endpointOptions.outputs, outputs the proxy URL and a copy-paste export line', () => {
+    const { template } = build({ endpointOptions: { outputs: true } });
     template.hasOutput('*', { Value: 'http://proxy.egress.internal:3128' });
     template.hasOutput('*', {
       Value: Match.stringLikeRegexp(
@@ -414,11 +391,25 @@ describe('provider props', () => {
     });
   });
 
-  test('providerOptions.acceptanceRequired false leaves acceptance off and adds no accepting custom resource', () => {
-    const { template } = build({ providerOptions: { acceptanceRequired: false } });
-    template.hasResourceProperties('AWS::EC2::VPCEndpointService', { AcceptanceRequired: false });
-    template.resourceCountIs('Custom::AWS', 0);
+  test('providerOptions.acceptanceRequired true requires acceptance, still with no Lambda, and warns that its own endpoint waits', () => {
+    const { stack, template } = build({ providerOptions: { acceptanceRequired: true } });
+    template.hasResourceProperties('AWS::EC2::VPCEndpointService', { AcceptanceRequired: true });
     template.resourceCountIs('AWS::Lambda::Function', 0);
+    Annotations.fromStack(stack).hasWarning(
+      '/Stack/Egress',
+      Match.stringLikeRegexp('stays pendingAcceptance .* aws ec2 accept-vpc-endpoint-connections'),
+    );
+  });
+
+  test('providerOptions.allowedAccounts adds accounts that connect without acceptance, as the grant says', () => {
+    const { template } = build({ providerOptions: { allowedAccounts: [ACCOUNT, '333333333333'] } });
+    template.hasResourceProperties('AWS::EC2::VPCEndpointService', { AcceptanceRequired: false });
+    template.hasResourceProperties('AWS::EC2::VPCEndpointServicePermissions', {
+      AllowedPrincipals: [
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${ACCOUNT}:root`]] },
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::333333333333:root']] },
+      ],
+    });
   });
 
   test('providerOptions.proxyProtocol false turns PROXY protocol v2 off', () => {
@@ -567,10 +558,21 @@ describe('a consumer VPC', () => {
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { VpcId: { Ref: provider } });
   });
 
-  test('with subnets in a zone the provider does not serve fails, naming the zones', () => {
-    const { make } = withConsumer(3);
+  test('with three zones, the endpoint goes only into the two zones the provider serves', () => {
+    const { stack, make } = withConsumer(3);
+    make();
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      SubnetIds: [
+        { Ref: Match.stringLikeRegexp('^ConsumerVpcclientsSubnet1') },
+        { Ref: Match.stringLikeRegexp('^ConsumerVpcclientsSubnet2') },
+      ],
+    });
+  });
+
+  test('with consumerSubnets in a zone the provider does not serve fails, naming the zones', () => {
+    const { make } = withConsumer(3, { subnetType: ec2.SubnetType.PRIVATE_ISOLATED });
     expect(make).toThrow(
-      /^Invalid subnets: the endpoint would have network interfaces in eu-west-1c, where the proxy service has no targets \(it serves eu-west-1a, eu-west-1b\)$/,
+      /^Invalid subnets: the endpoint would have network interfaces in eu-west-1c, where the proxy service has no load balancer \(it serves eu-west-1a, eu-west-1b\); select subnets in those zones$/,
     );
   });
 
@@ -592,7 +594,6 @@ describe('dnsName', () => {
     template.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'egress.corp.example.', Type: 'A' });
     template.resourceCountIs('AWS::Route53::HostedZone', 1);
     expect(egress.proxyUrl).toBe('http://egress.corp.example:3128');
-    template.hasOutput('*', { Value: 'http://egress.corp.example:3128' });
   });
 
   test('an invalid name fails, naming it', () => {
@@ -615,17 +616,15 @@ describe('stacks', () => {
     expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AZ ID'))).toEqual([]);
   });
 
-  test('two proxies in one stack share one accepting function, acknowledged once', () => {
+  test('two proxies in one stack connect their own endpoints with no Lambda function', () => {
     const app = new App();
     const stack = new AzStack(app, 'Stack');
     const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
     new PrivateEgressProxy(stack, 'A', { vpc, allowedDomains: DOMAINS, dnsName: 'a.egress-a.internal' });
     new PrivateEgressProxy(stack, 'B', { vpc, allowedDomains: DOMAINS, dnsName: 'b.egress-b.internal' });
     const template = Template.fromStack(stack);
-    template.resourceCountIs('Custom::AWS', 2);
-    const fns = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(fns).toHaveLength(1);
-    expect(fns[0].Metadata.cdk_nag.rules_to_suppress.map((r: any) => r.id)).toEqual(['AwsSolutions-L1']);
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 2);
+    template.resourceCountIs('AWS::Lambda::Function', 0);
   });
 
   test('cdk-nag AwsSolutions reports nothing unacknowledged for the defaults in a VPC with flow logs', () => {

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Fn, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,25 +8,43 @@ import { Construct } from 'constructs';
 /** What {@link publishEndpointService} needs. */
 export interface EndpointServiceOptions {
   readonly loadBalancer: elbv2.INetworkLoadBalancer;
+  /** The load balancer's subnets (one per zone). */
+  readonly subnets: ec2.ISubnet[];
+  /** The proxy port (published with the other attributes). */
+  readonly port: number;
   readonly allowedPrincipals?: iam.ArnPrincipal[];
   readonly allowedAccounts?: string[];
   readonly allowedRegions?: string[];
   readonly acceptanceRequired?: boolean;
   readonly serviceNameParameterName?: string;
+  readonly ssmParameterPrefix?: string;
 }
 
 /** The published service. */
 export interface PublishedEndpointService {
   readonly endpointService: ec2.VpcEndpointService;
+  /** The AZ IDs of the load balancer's zones (deploy-time values), when every subnet is known. */
+  readonly availabilityZoneIds?: string[];
   readonly serviceNameParameter?: ssm.IStringParameter;
 }
+
+/** The SSM parameters written under `ssmParameterPrefix`, by name below the prefix. */
+export const SERVICE_PARAMETERS = {
+  serviceName: 'service-name',
+  port: 'port',
+  region: 'region',
+  availabilityZoneIds: 'availability-zone-ids',
+} as const;
+
+const PARAMETER_PREFIX = /^\/[A-Za-z0-9_.\-/]*[A-Za-z0-9_.-]$/;
 
 /**
  * The PrivateLink endpoint service in front of the load balancer: the given principals and
  * accounts (only this stack's account when neither is given), acceptance required by default,
- * and the service name in SSM when asked.
+ * and the attributes a consumer needs in SSM parameters when asked.
  */
 export function publishEndpointService(scope: Construct, options: EndpointServiceOptions): PublishedEndpointService {
+  checkParameterNames(options);
   const stack = Stack.of(scope);
   const principals = [
     ...(options.allowedPrincipals ?? []),
@@ -41,6 +59,7 @@ export function publishEndpointService(scope: Construct, options: EndpointServic
     allowedPrincipals: principals,
     allowedRegions: options.allowedRegions,
   });
+  const availabilityZoneIds = zoneIdsOf(options.subnets);
   let serviceNameParameter: ssm.IStringParameter | undefined;
   if (options.serviceNameParameterName !== undefined) {
     serviceNameParameter = new ssm.StringParameter(scope, 'ServiceNameParameter', {
@@ -49,5 +68,76 @@ export function publishEndpointService(scope: Construct, options: EndpointServic
       description: 'Service name of the egress proxy VPC endpoint service',
     });
   }
-  return { endpointService, serviceNameParameter };
+  if (options.ssmParameterPrefix !== undefined) {
+    writeServiceParameters(scope, options.ssmParameterPrefix, {
+      serviceName: endpointService.vpcEndpointServiceName,
+      port: String(options.port),
+      region: stack.region,
+      availabilityZoneIds,
+    });
+  }
+  return { endpointService, availabilityZoneIds, serviceNameParameter };
+}
+
+/**
+ * The AZ ID of each subnet, from CloudFormation's `AvailabilityZoneId` attribute of the subnets
+ * this app creates; undefined when a subnet was imported (its AZ ID is unknown here).
+ */
+function zoneIdsOf(subnets: ec2.ISubnet[]): string[] | undefined {
+  const resources = subnets.map((s) => s.node.defaultChild);
+  if (resources.length === 0 || !resources.every((r): r is ec2.CfnSubnet => r instanceof ec2.CfnSubnet)) {
+    return undefined;
+  }
+  return resources.map((r) => r.attrAvailabilityZoneId);
+}
+
+function writeServiceParameters(
+  scope: Construct,
+  prefix: string,
+  values: { serviceName: string; port: string; region: string; availabilityZoneIds?: string[] },
+): void {
+  const parameters = new Construct(scope, 'ServiceParameters');
+  const text: Array<[string, string, string]> = [
+    ['ServiceName', SERVICE_PARAMETERS.serviceName, values.serviceName],
+    ['Port', SERVICE_PARAMETERS.port, values.port],
+    ['Region', SERVICE_PARAMETERS.region, values.region],
+  ];
+  for (const [id, name, value] of text) {
+    new ssm.StringParameter(parameters, id, {
+      parameterName: `${prefix}/${name}`,
+      stringValue: value,
+      description: `Egress proxy endpoint service: ${name}`,
+    });
+  }
+  if (values.availabilityZoneIds !== undefined) {
+    // A StringList, built at deploy time from the subnets' AvailabilityZoneId attributes.
+    new ssm.CfnParameter(parameters, 'AvailabilityZoneIds', {
+      name: `${prefix}/${SERVICE_PARAMETERS.availabilityZoneIds}`,
+      type: 'StringList',
+      value: Fn.join(',', values.availabilityZoneIds),
+      description: `Egress proxy endpoint service: ${SERVICE_PARAMETERS.availabilityZoneIds}`,
+    });
+  }
+}
+
+function checkParameterNames(options: EndpointServiceOptions): void {
+  const prefix = options.ssmParameterPrefix;
+  if (prefix === undefined || Token.isUnresolved(prefix)) return;
+  if (!PARAMETER_PREFIX.test(prefix)) {
+    throw new Error(
+      `Invalid ssmParameterPrefix '${prefix}': an SSM parameter path such as '/egress-proxy' (a leading '/', then letters, digits, '_', '.', '-' and '/', no trailing '/')`,
+    );
+  }
+  if (zoneIdsOf(options.subnets) === undefined) {
+    throw new Error(
+      `Invalid ssmParameterPrefix '${prefix}': the load balancer's subnets were imported, so their AZ IDs are unknown and ` +
+        `${prefix}/${SERVICE_PARAMETERS.availabilityZoneIds} cannot be written; select subnets this app creates, or publish the attributes yourself`,
+    );
+  }
+  const clash = Object.values(SERVICE_PARAMETERS).find((n) => `${prefix}/${n}` === options.serviceNameParameterName);
+  if (clash !== undefined) {
+    throw new Error(
+      `Invalid serviceNameParameterName '${options.serviceNameParameterName}': ssmParameterPrefix already writes that parameter; leave serviceNameParameterName out`,
+    );
+  }
 }
