@@ -78,6 +78,32 @@ export class Upstream {
   }
 }
 
+/**
+ * The lab's DNS server (dns-server.js) on 127.0.0.1:53 inside the namespace, where the rendered
+ * configuration's `dns_nameservers` points: every address of a name in `records`, NXDOMAIN for the
+ * rest. Names Squid's hosts file lists never reach it.
+ */
+export class DnsServer {
+  public static async start(lab: Lab, records: Record<string, string[]> = {}): Promise<DnsServer> {
+    const ready = join(lab.dir, `dns-${Date.now()}.ready`);
+    const child = lab.spawn(process.execPath, [join(__dirname, 'dns-server.js'), JSON.stringify({ records, ready })]);
+    let stderr = '';
+    child.stderr?.on('data', (d) => (stderr += d));
+    await waitFor('the lab DNS server', () => {
+      if (child.exitCode !== null) throw new Error(`dns-server.js exited (${child.exitCode}): ${stderr}`);
+      return existsSync(ready);
+    });
+    return new DnsServer(lab, child);
+  }
+  private constructor(
+    private readonly lab: Lab,
+    private readonly child: ChildProcess,
+  ) {}
+  public stop(): Promise<void> {
+    return this.lab.stop(this.child);
+  }
+}
+
 /** Options for a Squid run beyond the render options the test fixes. */
 export interface SquidRunOptions extends SquidRenderOptions {
   readonly bumpFile: string;
