@@ -110,8 +110,9 @@ describe('destinations', () => {
     expect(decide(p, 'example.com')).toEqual(ALLOWED);
   });
 
-  test('only one trailing dot is normalised on the requested host', () => {
-    expect(decide(policy(['example.com']), 'example.com..')).toEqual(denied(EgressRule.DESTINATION_NOT_ALLOWED));
+  test('every trailing dot on the requested host is removed, as Squid does', () => {
+    expect(decide(policy(['example.com']), 'example.com..')).toEqual(ALLOWED);
+    expect(decide(policy(['example.com']), 'other.test...')).toEqual(denied(EgressRule.DESTINATION_NOT_ALLOWED));
   });
 
   test('a host name that only ends with the allowed text is denied (evilexample.com)', () => {
@@ -132,8 +133,8 @@ describe('destinations', () => {
     expect(decide(policy(['.example.com']), 'api-example.com')).toEqual(denied(EgressRule.DESTINATION_NOT_ALLOWED));
   });
 
-  test('an empty requested host is denied', () => {
-    expect(decide(policy(['example.com']), '').allowed).toBe(false);
+  test.each(['', '.', '...'])('an empty requested host (%j) is an error naming the host', (host) => {
+    expect(() => decide(policy(['example.com']), host)).toThrow(`Invalid request host '${host}': it is empty`);
   });
 
   test.each([
@@ -357,10 +358,10 @@ describe('sources', () => {
     expect(decide(p, { host: 'example.com' })).toEqual(denied(EgressRule.SOURCE_NOT_ALLOWED));
   });
 
-  test('a source that is not an IP address is denied when sourceCidrs is set', () => {
+  test('a source that is not an IP address is an error naming sourceAddress', () => {
     const p = policy(['example.com'], { sourceCidrs: ['10.0.0.0/8'] });
-    expect(decide(p, { host: 'example.com', sourceAddress: 'client.example.com' })).toEqual(
-      denied(EgressRule.SOURCE_NOT_ALLOWED),
+    expect(() => decide(p, { host: 'example.com', sourceAddress: 'client.example.com' })).toThrow(
+      'Invalid request sourceAddress "client.example.com": not an IPv4 or IPv6 address',
     );
   });
 
@@ -428,7 +429,7 @@ describe('audit mode', () => {
     ['a destination not on the allowlist', {}, { host: 'evil.test' }, EgressRule.DESTINATION_NOT_ALLOWED],
     ['a disallowed port', {}, { host: 'example.com', port: 8443 }, EgressRule.PORT_NOT_ALLOWED],
     ['plain HTTP', {}, { host: 'example.com', method: 'GET' }, EgressRule.PLAIN_HTTP_NOT_ALLOWED],
-    ['an IP literal', {}, { host: '192.0.2.1' }, EgressRule.IP_LITERAL],
+    ['an IP literal', {}, { host: '52.94.0.1' }, EgressRule.IP_LITERAL],
     ['a disallowed SNI', {}, { host: 'example.com', sni: 'evil.test' }, EgressRule.SNI_NOT_ALLOWED],
     ['non-TLS bytes', {}, { host: 'example.com', tls: false }, EgressRule.NOT_TLS],
     [
@@ -585,12 +586,17 @@ describe('resolved address', () => {
 
   test('an allowed host resolving to a public address is allowed', () => {
     const p = policy(['example.com']);
-    expect(decide(p, { host: 'example.com', resolvedAddress: '192.0.2.10' })).toEqual(ALLOWED);
-    expect(decide(p, { host: 'example.com', resolvedAddress: '2001:db8::10' })).toEqual(ALLOWED);
+    expect(decide(p, { host: 'example.com', resolvedAddress: '52.94.0.10' })).toEqual(ALLOWED);
+    expect(decide(p, { host: 'example.com', resolvedAddress: '2600:1f18::10' })).toEqual(ALLOWED);
   });
 
-  test('a resolved address that is not an IP address is not checked', () => {
-    expect(decide(policy(['example.com']), { host: 'example.com', resolvedAddress: 'unknown' })).toEqual(ALLOWED);
+  test('a resolved address that is not an IP address is an error naming the field', () => {
+    expect(() => decide(policy(['example.com']), { host: 'example.com', resolvedAddress: 'unknown' })).toThrow(
+      'Invalid request resolvedAddress "unknown": not an IPv4 or IPv6 address',
+    );
+    expect(() =>
+      decide(policy(['example.com']), { host: 'example.com', resolvedAddresses: ['52.94.0.10', '10.0.0.300'] }),
+    ).toThrow('Invalid request resolvedAddresses entry "10.0.0.300": not an IPv4 or IPv6 address');
   });
 });
 
@@ -902,24 +908,38 @@ describe('duplicates and covered entries are dropped with a warning', () => {
   });
 });
 
-describe('wildcards over public suffixes raise a warning', () => {
+describe('wildcards over public suffixes', () => {
+  test.each([
+    ['.com', 'com'],
+    ['*.com', 'com'],
+    ['.co.uk', 'co.uk'],
+    ['*.Co.UK', 'co.uk'],
+    ['.kawasaki.jp', '*.kawasaki.jp'],
+    // Every child of kawasaki.jp is an ICANN public suffix (rule *.kawasaki.jp).
+    ['.foo.kawasaki.jp', '*.kawasaki.jp'],
+  ])('%s (ICANN section) is an error naming the entry and the suffix', (entry, suffix) => {
+    const msg = errorFor({ allowedDomains: ['example.org', entry] });
+    expect(msg).toContain(`Invalid allowed domain '${entry}'`);
+    expect(msg).toContain(`covers the public suffix '${suffix}'`);
+    expect(msg).toContain('ICANN section of the Public Suffix List');
+  });
+
   test.each([
     ['.amazonaws.com', 'amazonaws.com'],
     ['*.amazonaws.com', 'amazonaws.com'],
     ['*.s3.amazonaws.com', 's3.amazonaws.com'],
-    ['.com', 'com'],
-    ['*.com', 'com'],
-    ['.co.uk', 'co.uk'],
-    ['.compute.amazonaws.com', 'compute.amazonaws.com'],
+    ['.compute.amazonaws.com', '*.compute.amazonaws.com'],
     // Every child of compute.amazonaws.com is a public suffix (PSL rule *.compute.amazonaws.com).
-    ['.eu-west-1.compute.amazonaws.com', 'eu-west-1.compute.amazonaws.com'],
-    ['.foo.kawasaki.jp', 'foo.kawasaki.jp'],
-  ])('%s warns about the exfiltration risk', (entry, name) => {
+    ['.eu-west-1.compute.amazonaws.com', '*.compute.amazonaws.com'],
+  ])('%s (private section) warns, naming the suffix and the narrower AwsEndpoints presets', (entry, name) => {
     const p = policy([entry]);
     expect(p.warnings).toHaveLength(1);
-    expect(p.warnings[0]).toContain(`'.${name}' covers a public suffix`);
-    expect(p.warnings[0]).toContain('anyone can register a name under it');
+    expect(p.warnings[0]).toContain(`The wildcard '${entry}' covers the public suffix '`);
+    expect(p.warnings[0]).toContain('private section of the Public Suffix List');
+    expect(p.warnings[0]).toContain('anyone can get a name under it');
     expect(p.warnings[0]).toContain('AwsEndpoints.hostnames');
+    expect(p.warnings[0]).toContain('s3Buckets and ecrAccountIds');
+    if (name.startsWith('*.')) expect(p.warnings[0]).toContain(`'${name}'`);
   });
 
   test.each([
@@ -929,15 +949,15 @@ describe('wildcards over public suffixes raise a warning', () => {
     '*.ec2-192-0-2-1.eu-west-1.compute.amazonaws.com',
     // The PSL exception !city.kawasaki.jp makes it registrable.
     '.city.kawasaki.jp',
-  ])('%s raises no public-suffix warning', (entry) => {
+  ])('%s raises no public-suffix warning or error', (entry) => {
     expect(policy([entry]).warnings).toEqual([]);
   });
 
   test('an exact public suffix (not a wildcard) raises no warning', () => {
-    expect(policy(['s3.amazonaws.com', 'amazonaws.com']).warnings).toEqual([]);
+    expect(policy(['s3.amazonaws.com', 'amazonaws.com', 'com']).warnings).toEqual([]);
   });
 
-  test('the policy still allows what a public-suffix wildcard lists', () => {
+  test('the policy still allows what a private-section wildcard lists', () => {
     expect(decide(policy(['.amazonaws.com']), 'anything.amazonaws.com')).toEqual(ALLOWED);
   });
 });
@@ -986,14 +1006,12 @@ describe('scale', () => {
 });
 
 describe('edge cases found in review', () => {
-  test('an empty requested host is denied as not allowlisted, not as an IP literal', () => {
-    const p = policy(['example.com']);
-    expect(p.evaluate({ host: '' })).toEqual({
-      allowed: false,
-      rule: EgressRule.DESTINATION_NOT_ALLOWED,
-      audited: false,
-    });
-    expect(p.evaluate({ host: 'a'.repeat(254) }).rule).toBe(EgressRule.DESTINATION_NOT_ALLOWED);
+  test('a requested host over 253 characters is an error; 253 characters are judged', () => {
+    const p = policy(['.example.com']);
+    const name = (n: number) => `${'a'.repeat(n - '.example.com'.length)}.example.com`;
+    expect(name(254)).toHaveLength(254);
+    expect(() => p.evaluate({ host: name(254) })).toThrow('it is 254 characters long; a DNS name has at most 253');
+    expect(p.evaluate({ host: `${name(253)}.` })).toEqual(ALLOWED);
   });
 
   test('a non-numeric port in a domain is reported as a port, not as an IP address', () => {

@@ -497,7 +497,9 @@ describe('load balancer', () => {
     expect(at).toBeGreaterThan(0);
     expect(join[at - 1]).toMatch(/acl egress_ppv2_peers src $/);
     expect(join[at + 1]).toMatch(/^ 10\.9\.64\.0\/18\n/);
-    expect(JSON.stringify(conf)).not.toContain('192.0.2.');
+    // No placeholder address in the PROXY protocol trust (the policy's denied ranges list 192.0.2.0/24).
+    expect(join[at + 1].split('\n')[0]).not.toContain('192.0.2.');
+    expect(join[at - 1]).not.toContain('192.0.2.');
   });
 });
 
