@@ -334,8 +334,7 @@ export class EgressPolicy {
       addresses = [host.address];
     }
     const source = request.sourceAddress === undefined ? undefined : address('sourceAddress')(request.sourceAddress);
-    const endpointId = request.endpointId === undefined ? undefined : parseEndpointId(request.endpointId);
-    return { connect, port, host, addresses, tls: request.tls ?? true, sni: request.sni, source, endpointId };
+    return { connect, port, host, addresses, tls: request.tls ?? true, sni: request.sni, source, endpointId: request.endpointId };
   }
 }
 

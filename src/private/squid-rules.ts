@@ -102,8 +102,8 @@ export function renderChain(p: ChainPolicy, files: ChainFiles): ChainLines {
     // Squid's follow-up request for a tunnel the chain already let through (see egress_tunnel).
     `http_access allow egress_tunnel${files.identity ? ' egress_endpoint' : ''}`,
   ];
-  if (files.identity && p.endpoints === undefined) {
-    // No endpoint rule: ask the identity helper anyway, for the endpoint ID it adds to the log.
+  if (files.identity) {
+    // Ask the identity helper first, for the endpoint ID it adds to the log whichever rule decides.
     httpAccess.push('http_access deny egress_endpoint !all');
   }
   const sslBump: string[] = ['ssl_bump terminate egress_refused', 'ssl_bump peek egress_step1'];
