@@ -308,6 +308,8 @@ export class SquidConfig {
       'forwarded_for delete',
       'httpd_suppress_version_string on',
       'visible_hostname egress-proxy',
+      '# No per-client statistics: they cost a reverse DNS lookup of every new client address.',
+      'client_db off',
       `shutdown_lifetime ${Math.round((o.shutdownLifetime ?? Duration.seconds(30)).toSeconds())} seconds`,
       `pid_filename ${o.pidFile ?? '/run/squid.pid'}`,
       `coredump_dir ${this.logDir}`,
