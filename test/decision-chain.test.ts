@@ -244,7 +244,7 @@ describe('the Squid ACLs hold the same address sets evaluate() uses', () => {
   });
 
   test('a host shaped like an IP literal is numeric only when Squid parsed it, without DNS', () => {
-    expect(acl('egress_numeric_host')).toBe('dst -n 0.0.0.0/0 ::/0');
+    expect(acl('egress_numeric_host')).toBe('dst -n ::/1 8000::/1');
     expect(acl('egress_ip_literal')).toBe('dstdom_regex -n -i : ^\\[ (^|\\.)([0-9]+|0x[0-9a-f]*)\\.?$');
   });
 });

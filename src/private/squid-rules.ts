@@ -74,7 +74,7 @@ export function renderChain(p: ChainPolicy, files: ChainFiles): ChainLines {
     egress_plain_ports: 'acl egress_plain_ports port 80',
     egress_ip_literal: `acl egress_ip_literal dstdom_regex -n -i ${IP_LITERAL_SQUID_REGEXES.join(' ')}`,
     // Matches hosts Squid parsed as an address, without any DNS lookup.
-    egress_numeric_host: 'acl egress_numeric_host dst -n 0.0.0.0/0 ::/0',
+    egress_numeric_host: 'acl egress_numeric_host dst -n ::/1 8000::/1',
     egress_subdomain_only_names: `acl egress_subdomain_only_names dstdomain -n "${files.subdomainOnlyNames}"`,
     egress_allowed_domains: `acl egress_allowed_domains dstdomain -n "${files.allowedDomains}"`,
     egress_to_localhost: `acl egress_to_localhost dst ${LOCALHOST.toCidrs().join(' ')}`,
