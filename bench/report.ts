@@ -79,7 +79,10 @@ const cpuPerTunnel = (r: LoadResult) => (r.cpu && r.rate ? (r.cpu.proxy / 100 / 
 const usPerTunnel = (r: LoadResult) => f0(cpuPerTunnel(r));
 /** The median over a point's passes of the proxy CPU per new tunnel. */
 const medianCpuPerTunnel = (r: LoadResult) => {
-  const xs = (r.passes ?? [r]).map(cpuPerTunnel).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+  const xs = (r.passes ?? [r])
+    .map(cpuPerTunnel)
+    .filter((x): x is number => x !== undefined)
+    .sort((a, b) => a - b);
   return xs.length ? xs[Math.floor(xs.length / 2)] : undefined;
 };
 /** Proxy CPU per GB (10^9 bytes) carried, in CPU-seconds. */

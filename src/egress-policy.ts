@@ -1,4 +1,4 @@
-import { Address, CidrSet, parseAddress, parseCidr, parseEndpointId } from './private/cidr';
+import { Address, CidrSet, formatAddress, parseAddress, parseCidr, parseEndpointId } from './private/cidr';
 import { ChainPolicy, ChainRequest, decide } from './private/decision-chain';
 import { parseDomainEntry } from './private/domain-name';
 import { DomainSet } from './private/domain-set';
@@ -311,31 +311,56 @@ export class EgressPolicy {
   }
 
   private readRequest(request: EgressRequest): ChainRequest {
-    const fail = (field: string, value: unknown, rule: string): never => {
-      throw new Error(`Invalid request ${field} ${JSON.stringify(value)}: ${rule}`);
-    };
     const method = request.method ?? 'CONNECT';
-    if (!/^[A-Za-z]+$/.test(method)) fail('method', method, 'expected an HTTP method such as CONNECT or GET');
-    const connect = method.toUpperCase() === 'CONNECT';
+    const connect =
+      method === 'CONNECT' ||
+      (METHOD.test(method)
+        ? method.toUpperCase() === 'CONNECT'
+        : badRequest('method', method, 'expected an HTTP method such as CONNECT or GET'));
     const port = request.port ?? (connect ? 443 : 80);
-    if (!isPort(port)) fail('port', port, 'ports are whole numbers from 1 to 65535');
+    if (!isPort(port)) badRequest('port', port, 'ports are whole numbers from 1 to 65535');
     const host = parseRequestHost(request.host);
-    const address = (field: string) => (text: string) =>
-      parseAddress(text) ?? fail(field, text, 'not an IPv4 or IPv6 address');
-    const answers = [
-      ...(request.resolvedAddresses ?? []).map(address('resolvedAddresses entry')),
-      ...(request.resolvedAddress === undefined ? [] : [address('resolvedAddress')(request.resolvedAddress)]),
-    ];
-    let addresses: Address[] = answers;
+    let addresses: Address[] = [];
+    if (request.resolvedAddresses !== undefined) {
+      addresses = request.resolvedAddresses.map((a) => requestAddress('resolvedAddresses entry', a));
+    }
+    if (request.resolvedAddress !== undefined)
+      addresses.push(requestAddress('resolvedAddress', request.resolvedAddress));
     if (host.kind === 'ip') {
-      if (answers.some((a) => a !== host.address)) {
-        fail('resolvedAddresses', answers.length, `the host '${request.host}' is an IP literal: it is its own address`);
+      for (const a of addresses) {
+        if (a !== host.address) {
+          badRequest(
+            'resolvedAddresses',
+            formatAddress(a),
+            `the host '${request.host}' is an IP literal: it is its own address`,
+          );
+        }
       }
       addresses = [host.address];
     }
-    const source = request.sourceAddress === undefined ? undefined : address('sourceAddress')(request.sourceAddress);
-    return { connect, port, host, addresses, tls: request.tls ?? true, sni: request.sni, source, endpointId: request.endpointId };
+    const source =
+      request.sourceAddress === undefined ? undefined : requestAddress('sourceAddress', request.sourceAddress);
+    return {
+      connect,
+      port,
+      host,
+      addresses,
+      tls: request.tls ?? true,
+      sni: request.sni,
+      source,
+      endpointId: request.endpointId,
+    };
   }
+}
+
+const METHOD = /^[A-Za-z]+$/;
+
+function badRequest(field: string, value: unknown, rule: string): never {
+  throw new Error(`Invalid request ${field} ${JSON.stringify(value)}: ${rule}`);
+}
+
+function requestAddress(field: string, text: string): Address {
+  return parseAddress(text) ?? badRequest(field, text, 'not an IPv4 or IPv6 address');
 }
 
 function isPort(p: number): boolean {

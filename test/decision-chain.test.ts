@@ -109,7 +109,10 @@ describe.each([EgressMode.ENFORCE, EgressMode.AUDIT])('the rendered configuratio
         defined.add(m[1]);
         continue;
       }
-      if (!/^(http_access|ssl_bump|on_unsupported_protocol|url_rewrite_access|http_reply_access|access_log) /.test(line)) continue;
+      if (
+        !/^(http_access|ssl_bump|on_unsupported_protocol|url_rewrite_access|http_reply_access|access_log) /.test(line)
+      )
+        continue;
       const used = line
         .split(' ')
         .slice(line.startsWith('access_log') ? 3 : 2)
@@ -141,7 +144,9 @@ describe('guardrails and policy rules', () => {
           expect(line).toMatch(/^http_access (allow CONNECT .* egress_refuse|deny !CONNECT .*)$/);
           expect(line).not.toContain('!all');
         } else if (rule.step === ChainStep.REQUEST) {
-          expect(line).toMatch(/^http_access deny (CONNECT|!CONNECT) .* !egress_pending \S+ egress_(client_)?pend !all$/);
+          expect(line).toMatch(
+            /^http_access deny (CONNECT|!CONNECT) .* !egress_pending \S+ egress_(client_)?pend !all$/,
+          );
         } else {
           expect(line).toMatch(/ egress_client_pend egress_client_audit egress_handoff egress_client_tunnel$/);
           expect(line).toMatch(/^(ssl_bump splice|on_unsupported_protocol tunnel) /);
@@ -231,7 +236,9 @@ describe('the Squid ACLs hold the same address sets evaluate() uses', () => {
   const acl = (name: string) => new RegExp(`^acl ${name} (.*)$`, 'm').exec(conf)![1];
 
   test('localhost, link-local and the private space minus the opted-in range', () => {
-    expect(acl('egress_to_localhost')).toBe('dst ::/104 ::7f00:0/104 0.0.0.0/8 127.0.0.0/8 64:ff9b::/104 64:ff9b::7f00:0/104');
+    expect(acl('egress_to_localhost')).toBe(
+      'dst ::/104 ::7f00:0/104 0.0.0.0/8 127.0.0.0/8 64:ff9b::/104 64:ff9b::7f00:0/104',
+    );
     expect(acl('egress_to_link_local')).toBe(
       'dst ::a9fe:0/112 169.254.0.0/16 64:ff9b::a9fe:0/112 fd00:ec2::23/128 fd00:ec2::254/128 fe80::/10',
     );

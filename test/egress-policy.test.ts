@@ -1,4 +1,4 @@
-import { EgressMode, EgressPolicy, EgressPolicyProps, EgressRequest, EgressRule } from '../src';
+import { EgressMode, EgressPolicy, EgressPolicyProps, EgressRequest, EgressRule } from '../src/egress-policy';
 
 /** A policy over the given allowlist, with any other props. */
 function policy(allowedDomains: string[], props: Omit<EgressPolicyProps, 'allowedDomains'> = {}): EgressPolicy {

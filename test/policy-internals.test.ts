@@ -2,7 +2,15 @@
  * The pieces the decision chain stands on: addresses and CIDR sets, requested hosts read as Squid
  * reads them, the private address space, and the Public Suffix List sections.
  */
-import { CidrSet, formatAddress, fromIpv4, isIpv4, parseAddress, parseCidr, parseEndpointId } from '../src/private/cidr';
+import {
+  CidrSet,
+  formatAddress,
+  fromIpv4,
+  isIpv4,
+  parseAddress,
+  parseCidr,
+  parseEndpointId,
+} from '../src/private/cidr';
 import { parseInetAton, parseRequestHost } from '../src/private/request-host';
 import { LINK_LOCAL, LOCALHOST, parseAllowedPrivateCidrs, PRIVATE } from '../src/private/reserved-addresses';
 import { publicSuffixWildcard } from '../src/private/public-suffix';
@@ -134,10 +142,15 @@ describe('CIDR blocks and sets', () => {
     expect(ten.minus(CidrSet.of(['0.0.0.0/0'])).toCidrs()).toEqual([]);
     expect(ten.minus(CidrSet.of(['11.0.0.0/8'])).toCidrs()).toEqual(['10.0.0.0/8']);
     expect(ten.minus(new CidrSet([])).toCidrs()).toEqual(['10.0.0.0/8']);
-    expect(ten.minus(CidrSet.of(['10.0.0.0/10', '10.128.0.0/10'])).toCidrs()).toEqual(['10.64.0.0/10', '10.192.0.0/10']);
-    expect(CidrSet.of(['10.0.0.0/8', '172.16.0.0/12']).minus(CidrSet.of(['10.0.0.0/8'])).toCidrs()).toEqual([
-      '172.16.0.0/12',
+    expect(ten.minus(CidrSet.of(['10.0.0.0/10', '10.128.0.0/10'])).toCidrs()).toEqual([
+      '10.64.0.0/10',
+      '10.192.0.0/10',
     ]);
+    expect(
+      CidrSet.of(['10.0.0.0/8', '172.16.0.0/12'])
+        .minus(CidrSet.of(['10.0.0.0/8']))
+        .toCidrs(),
+    ).toEqual(['172.16.0.0/12']);
   });
 
   test('union, cover and overlap', () => {
@@ -171,7 +184,7 @@ describe('CIDR blocks and sets', () => {
   });
 });
 
-describe("requested hosts, read as Squid 5.7 reads them", () => {
+describe('requested hosts, read as Squid 5.7 reads them', () => {
   // What glibc 2.36's getaddrinfo(AI_NUMERICHOST), which Squid calls, answered for each spelling.
   test.each<[string, string | undefined]>([
     ['4294967295', '255.255.255.255'],
@@ -238,12 +251,22 @@ describe("requested hosts, read as Squid 5.7 reads them", () => {
     expect(h.kind === 'ip' && formatAddress(h.address)).toBe(address);
   });
 
-  test.each(['999.1.1.1', '1.2.3.4.5', 'example.com.1', '0', '0.0.0.0', '[::]', '::', '[::ffff:0.0.0.0]', '[1.2.3.4]', '[fe80::1%e*h0]', 'a:b', '[::1%]'])(
-    '%j is shaped like an IP literal but is not one Squid parses (or is the unspecified address)',
-    (host) => {
-      expect(parseRequestHost(host).kind).toBe('invalid-ip');
-    },
-  );
+  test.each([
+    '999.1.1.1',
+    '1.2.3.4.5',
+    'example.com.1',
+    '0',
+    '0.0.0.0',
+    '[::]',
+    '::',
+    '[::ffff:0.0.0.0]',
+    '[1.2.3.4]',
+    '[fe80::1%e*h0]',
+    'a:b',
+    '[::1%]',
+  ])('%j is shaped like an IP literal but is not one Squid parses (or is the unspecified address)', (host) => {
+    expect(parseRequestHost(host).kind).toBe('invalid-ip');
+  });
 
   test.each([
     ['', 'it is empty'],
@@ -321,19 +344,32 @@ describe('private address space', () => {
     expect(LINK_LOCAL.contains(addr(a))).toBe(false);
   });
 
-  test.each(['127.0.0.1', '127.255.255.255', '0.0.0.0', '0.1.2.3', '::1', '::', '::ffff:127.0.0.1', '::127.0.0.1', '64:ff9b::127.0.0.1'])(
-    '%s is loopback or unspecified',
-    (a) => {
-      expect(LOCALHOST.contains(addr(a))).toBe(true);
-    },
-  );
+  test.each([
+    '127.0.0.1',
+    '127.255.255.255',
+    '0.0.0.0',
+    '0.1.2.3',
+    '::1',
+    '::',
+    '::ffff:127.0.0.1',
+    '::127.0.0.1',
+    '64:ff9b::127.0.0.1',
+  ])('%s is loopback or unspecified', (a) => {
+    expect(LOCALHOST.contains(addr(a))).toBe(true);
+  });
 
-  test.each(['169.254.169.254', '169.254.0.0', 'fe80::1', 'fd00:ec2::254', 'fd00:ec2::23', '::ffff:169.254.169.254', '::169.254.169.254', '64:ff9b::169.254.169.254'])(
-    '%s is link-local',
-    (a) => {
-      expect(LINK_LOCAL.contains(addr(a))).toBe(true);
-    },
-  );
+  test.each([
+    '169.254.169.254',
+    '169.254.0.0',
+    'fe80::1',
+    'fd00:ec2::254',
+    'fd00:ec2::23',
+    '::ffff:169.254.169.254',
+    '::169.254.169.254',
+    '64:ff9b::169.254.169.254',
+  ])('%s is link-local', (a) => {
+    expect(LINK_LOCAL.contains(addr(a))).toBe(true);
+  });
 
   test('allowedPrivateCidrs entries inside private space are accepted, canonical', () => {
     expect(parseAllowedPrivateCidrs(['10.20.0.0/16', 'FD00::/8', '198.51.100.0/24']).toCidrs()).toEqual([

@@ -100,7 +100,8 @@ export function parseCidr(input: string, what: string): Cidr {
   // An IPv4-mapped IPv6 block is its IPv4 block (Squid matches them as one).
   const v4 = family === 4 || (isIpv4(first) && prefix >= 96);
   const shown = family === 4 || !v4 ? prefix : prefix - 96;
-  if (first !== base) fail(`it has host bits set; did you mean '${family === 4 ? formatAddress(first) : formatV6(first)}/${prefix}'?`);
+  if (first !== base)
+    fail(`it has host bits set; did you mean '${family === 4 ? formatAddress(first) : formatV6(first)}/${prefix}'?`);
   return {
     input,
     text: `${formatAddress(first)}/${shown}`,
@@ -200,7 +201,11 @@ export class CidrSet {
       while (first <= r.last) {
         // The largest aligned block that starts at `first` and ends within the range.
         let size = 0n;
-        while (size < 128n && (first & ((1n << (size + 1n)) - 1n)) === 0n && first + (1n << (size + 1n)) - 1n <= r.last) {
+        while (
+          size < 128n &&
+          (first & ((1n << (size + 1n)) - 1n)) === 0n &&
+          first + (1n << (size + 1n)) - 1n <= r.last
+        ) {
           size++;
         }
         const v4 = isIpv4(first) && size <= 32n;

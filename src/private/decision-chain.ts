@@ -83,7 +83,8 @@ export interface ChainRule {
   squid(p: ChainPolicy): SquidCondition;
 }
 
-const inSet = (set: CidrSet | undefined) => (r: ChainRequest) => set !== undefined && r.addresses.some((a) => set.contains(a));
+const inSet = (set: CidrSet | undefined) => (r: ChainRequest) =>
+  set !== undefined && r.addresses.some((a) => set.contains(a));
 
 /** True when the SNI would be refused by the allowlist (`ssl::server_name`). */
 function sniNotListed(sni: string, p: ChainPolicy): boolean {
@@ -178,7 +179,7 @@ export const CHAIN: ReadonlyArray<ChainRule> = [
     guardrail: false,
     scope: 'both',
     step: ChainStep.REQUEST,
-    present: (p) => p.domains.subdomainOnlyApexes().length > 0,
+    present: (p) => p.domains.hasSubdomainOnlyApexes,
     denies: (r, p) => r.host.kind === 'name' && p.domains.isSubdomainOnlyApex(r.host.name),
     squid: () => ({ acls: ['egress_subdomain_only_names'] }),
   },
@@ -254,7 +255,7 @@ export const CHAIN: ReadonlyArray<ChainRule> = [
     guardrail: false,
     scope: 'connect',
     step: ChainStep.TLS_SNI,
-    present: (p) => p.domains.subdomainOnlyApexes().length > 0,
+    present: (p) => p.domains.hasSubdomainOnlyApexes,
     denies: (r, p) => r.sni !== undefined && p.domains.isSubdomainOnlyApex(r.sni.toLowerCase()),
     squid: () => ({ acls: ['egress_subdomain_only_sni'] }),
   },
@@ -270,6 +271,18 @@ export const CHAIN: ReadonlyArray<ChainRule> = [
     squid: () => ({ acls: ['!egress_allowed_sni'] }),
   },
 ];
+
+const active = new WeakMap<ChainPolicy, ReadonlyArray<ChainRule>>();
+
+/** The rules of the chain this policy has and `evaluate()` can apply, in order (computed once per policy). */
+function activeRules(p: ChainPolicy): ReadonlyArray<ChainRule> {
+  let rules = active.get(p);
+  if (!rules) {
+    rules = CHAIN.filter((rule) => rule.present(p) && rule.denies !== undefined);
+    active.set(p, rules);
+  }
+  return rules;
+}
 
 /** The outcome of walking the chain. */
 export interface ChainDecision {
@@ -289,9 +302,8 @@ export function inScope(rule: ChainRule, connect: boolean): boolean {
  */
 export function decide(p: ChainPolicy, r: ChainRequest): ChainDecision {
   let wouldDeny: EgressRule | undefined;
-  for (const rule of CHAIN) {
-    if (!inScope(rule, r.connect) || !rule.present(p) || rule.denies === undefined) continue;
-    if (!rule.denies(r, p)) continue;
+  for (const rule of activeRules(p)) {
+    if (!inScope(rule, r.connect) || !rule.denies!(r, p)) continue;
     if (rule.guardrail || !p.audit) return { allowed: false, rule: rule.rule, audited: false };
     wouldDeny ??= rule.rule;
   }

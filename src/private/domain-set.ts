@@ -90,6 +90,12 @@ export class DomainSet {
     return this.byName.get(name)!.find((e) => e.kind !== MatchKind.EXACT)!.input;
   }
 
+  /** True when some `*.name` entry allows a name's subdomains but not the name. */
+  public get hasSubdomainOnlyApexes(): boolean {
+    for (const f of this.flags.values()) if (f.subdomains && !f.apex) return true;
+    return false;
+  }
+
   /** True when `name` is the apex of a `*.name` entry, which allows its subdomains only. */
   public isSubdomainOnlyApex(name: string): boolean {
     const f = this.flags.get(name);

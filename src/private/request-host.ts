@@ -15,6 +15,9 @@ export type RequestHost =
    */
   | { readonly kind: 'invalid-ip'; readonly name: string };
 
+/** Lower-case letters, digits, '-', '_' and inner dots. */
+const PLAIN_NAME = /^[a-z0-9_-][a-z0-9_.-]*[a-z0-9_-]$|^[a-z]$/;
+
 /** Characters that cannot be part of a host in an HTTP request line. */
 const NOT_IN_HOST = /[\s\x00-\x1f\x7f/?#@\\]/;
 
@@ -29,6 +32,11 @@ const NOT_IN_HOST = /[\s\x00-\x1f\x7f/?#@\\]/;
  * message names the field.
  */
 export function parseRequestHost(input: string): RequestHost {
+  // The common case: a lower-case name, no empty label, whose last label starts with a letter.
+  if (input.length <= 253 && PLAIN_NAME.test(input) && !input.includes('..')) {
+    const first = input.charCodeAt(input.lastIndexOf('.') + 1);
+    if (first >= 97 && first <= 122) return { kind: 'name', name: input };
+  }
   const fail = (rule: string): never => {
     throw new Error(`Invalid request host '${input}': ${rule}`);
   };
@@ -64,7 +72,7 @@ function ipv6(text: string, input: string): RequestHost | undefined {
 }
 
 /** Largest value of the last part of an IPv4 literal with 1, 2, 3 or 4 parts. */
-const LAST_PART_MAX = [0xffffffffn, 0xffffffn, 0xffffn, 0xffn];
+const LAST_PART_MAX = [0xffffffff, 0xffffff, 0xffff, 0xff];
 const PART = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/;
 
 /**
@@ -75,15 +83,24 @@ const PART = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/;
 export function parseInetAton(text: string): number | undefined {
   const parts = text.split('.');
   if (parts.length > 4) return undefined;
-  let value = 0n;
+  let value = 0;
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i];
     if (!PART.test(p)) return undefined;
-    const n = /^0[xX]/.test(p) ? BigInt(p) : p.length > 1 && p.startsWith('0') ? BigInt(`0o${p.slice(1)}`) : BigInt(p);
-    const last = i === parts.length - 1;
-    if (!last && n > 0xffn) return undefined;
-    if (last && n > LAST_PART_MAX[parts.length - 1]) return undefined;
-    value = last ? (value << BigInt(8 * (4 - i))) | n : (value << 8n) | n;
+    // Exact below 2^53; anything longer is far above every limit.
+    const n =
+      p.length > 1 && p[0] === '0'
+        ? p[1] === 'x' || p[1] === 'X'
+          ? parseInt(p.slice(2), 16)
+          : parseInt(p, 8)
+        : Number(p);
+    if (i < parts.length - 1) {
+      if (n > 0xff) return undefined;
+      value = value * 256 + n;
+    } else {
+      if (n > LAST_PART_MAX[parts.length - 1]) return undefined;
+      value = value * 2 ** (8 * (4 - i)) + n;
+    }
   }
-  return Number(value);
+  return value;
 }

@@ -118,7 +118,8 @@ export function renderChain(p: ChainPolicy, files: ChainFiles): ChainLines {
     if (!rule.present(p)) continue;
     const lines = renderRule(rule, p, use);
     byRule.push({ id: rule.id, lines });
-    const target = rule.step === ChainStep.REQUEST ? httpAccess : rule.step === ChainStep.TLS_SNI ? sslBump : unsupported;
+    const target =
+      rule.step === ChainStep.REQUEST ? httpAccess : rule.step === ChainStep.TLS_SNI ? sslBump : unsupported;
     target.push(...lines);
   }
   if (p.audit) {

@@ -142,13 +142,19 @@ export class Lab {
     if (!/unreachable/i.test(outside6)) throw new Error(`Unsafe lab: the namespace has an IPv6 route out: ${outside6}`);
     for (const a of local) {
       const r = route(a);
-      if (!new RegExp(`^local ${a.replace(/\./g, "\\.")} (from :: )?dev lo `).test(r)) throw new Error(`Unsafe lab: ${a} is not local to ${ns}: ${r}`);
+      if (!new RegExp(`^local ${a.replace(/\./g, '\\.')} (from :: )?dev lo `).test(r))
+        throw new Error(`Unsafe lab: ${a} is not local to ${ns}: ${r}`);
     }
   }
 
   /** Every address the lab puts on the namespace's loopback. */
   public localAddresses(): string[] {
-    return [...this.upstreamAddresses, this.ipv6UpstreamAddress, this.linkLocalAddress, ...Object.values(this.privateAddresses)];
+    return [
+      ...this.upstreamAddresses,
+      this.ipv6UpstreamAddress,
+      this.linkLocalAddress,
+      ...Object.values(this.privateAddresses),
+    ];
   }
 }
 

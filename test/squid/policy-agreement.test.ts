@@ -71,7 +71,11 @@ function cases(lab: Lab): Case[] {
     ['bracketed IPv6 loopback', '[::1]', EgressRule.TO_LOCALHOST],
     ['IPv4-mapped loopback', '[::ffff:127.0.0.1]', EgressRule.TO_LOCALHOST],
     ['link-local', lab.linkLocalAddress, EgressRule.TO_LINK_LOCAL],
-    ['link-local, decimal', String(ll[0] * 2 ** 24 + ll[1] * 2 ** 16 + ll[2] * 2 ** 8 + ll[3]), EgressRule.TO_LINK_LOCAL],
+    [
+      'link-local, decimal',
+      String(ll[0] * 2 ** 24 + ll[1] * 2 ** 16 + ll[2] * 2 ** 8 + ll[3]),
+      EgressRule.TO_LINK_LOCAL,
+    ],
     ['link-local, hex', `0x${ll.map((x) => x.toString(16).padStart(2, '0')).join('')}`, EgressRule.TO_LINK_LOCAL],
     ['link-local, IPv4-mapped', `[::ffff:${lab.linkLocalAddress}]`, EgressRule.TO_LINK_LOCAL],
     ['IPv6 instance metadata', '[fd00:ec2::254]', EgressRule.TO_LINK_LOCAL],
@@ -859,16 +863,19 @@ describeWithRealSquid('real Squid and evaluate() agree on the request corpus, in
             });
             // Squid writes the log line when the transaction ends.
             if (want !== 'invalid') {
-              await waitFor(`the access-log line of '${c.name}'`, () => squid.accessLog().length > logBefore, 5000).catch(
-                () => undefined,
-              );
+              await waitFor(
+                `the access-log line of '${c.name}'`,
+                () => squid.accessLog().length > logBefore,
+                5000,
+              ).catch(() => undefined);
             }
             await new Promise((r) => setTimeout(r, 100));
             const reached = upstream.accepts() > before;
             if (want === 'invalid') {
               if (thrown === undefined) fail(disagreements, `evaluate() did not throw (${JSON.stringify(decision)})`);
               if (reached) fail(leaks, 'a malformed request reached an upstream');
-              if (result.status !== undefined && result.status !== 400) fail(disagreements, `Squid answered ${result.status}, not 400`);
+              if (result.status !== undefined && result.status !== 400)
+                fail(disagreements, `Squid answered ${result.status}, not 400`);
               continue;
             }
             if (thrown !== undefined || decision === undefined) {
@@ -878,9 +885,14 @@ describeWithRealSquid('real Squid and evaluate() agree on the request corpus, in
             // Squid let the request through when the upstream saw a connection for it.
             const squidAllowed = reached;
             const plain = c.method !== undefined && c.method !== 'CONNECT';
-            const served = plain ? UPSTREAM_PLAIN_PORTS.includes(port) : UPSTREAM_TLS_PORTS.includes(port) && c.raw === undefined;
+            const served = plain
+              ? UPSTREAM_PLAIN_PORTS.includes(port)
+              : UPSTREAM_TLS_PORTS.includes(port) && c.raw === undefined;
             if (want.allowed && served && !result.reachedUpstream) {
-              fail(disagreements, `allowed, but the upstream's answer did not come back (${result.error ?? result.status})`);
+              fail(
+                disagreements,
+                `allowed, but the upstream's answer did not come back (${result.error ?? result.status})`,
+              );
             }
             if (decision.allowed !== want.allowed || squidAllowed !== want.allowed) {
               fail(
@@ -891,18 +903,25 @@ describeWithRealSquid('real Squid and evaluate() agree on the request corpus, in
             }
             if (!want.allowed && reached) fail(leaks, 'reached a forbidden upstream');
             if (want.rule && (decision.rule !== want.rule || decision.audited !== want.audited)) {
-              fail(ruleMismatches, `evaluate() ${decision.rule}${decision.audited ? '+audit' : ''}, expected ${want.rule}${want.audited ? '+audit' : ''}`);
+              fail(
+                ruleMismatches,
+                `evaluate() ${decision.rule}${decision.audited ? '+audit' : ''}, expected ${want.rule}${want.audited ? '+audit' : ''}`,
+              );
             }
             const lines = squid.accessLog().slice(logBefore);
             const logged = loggedRules(lines);
             const wantLogged = `${decision.rule}${decision.audited ? '+audit' : ''}`;
             if (logged.length !== 1 || logged[0] !== wantLogged) {
-              fail(ruleMismatches, `access log ${JSON.stringify(logged)}, evaluate() ${wantLogged} (one line expected)`);
+              fail(
+                ruleMismatches,
+                `access log ${JSON.stringify(logged)}, evaluate() ${wantLogged} (one line expected)`,
+              );
             }
             if (c.ppv2) {
               // The log names the client from the PROXY header (not the NLB) and the bare endpoint ID.
               const identity = `client=${c.ppv2.source} endpoint=${c.ppv2.endpointId ?? '-'} `;
-              if (!lines.some((l) => l.includes(identity))) fail(ruleMismatches, `no access-log line with '${identity}'`);
+              if (!lines.some((l) => l.includes(identity)))
+                fail(ruleMismatches, `no access-log line with '${identity}'`);
             }
           }
         } finally {

@@ -60,7 +60,15 @@ export class Upstream {
     writeFileSync(log, '');
     const child = lab.spawn(process.execPath, [
       join(__dirname, 'upstream-server.js'),
-      JSON.stringify({ log, ready, cert, key, account, tlsPorts: UPSTREAM_TLS_PORTS, plainPorts: UPSTREAM_PLAIN_PORTS }),
+      JSON.stringify({
+        log,
+        ready,
+        cert,
+        key,
+        account,
+        tlsPorts: UPSTREAM_TLS_PORTS,
+        plainPorts: UPSTREAM_PLAIN_PORTS,
+      }),
     ]);
     await waitFor('the upstream servers', () => existsSync(ready));
     return new Upstream(lab, child, log);
