@@ -1,10 +1,10 @@
 import { Address, CidrSet, formatAddress, parseAddress, parseCidr, parseEndpointId } from './private/cidr';
-import { ChainPolicy, ChainRequest, decide } from './private/decision-chain';
+import { ChainPolicy, ChainRequest, ChainRule, chainRules, decide } from './private/decision-chain';
 import { parseDomainEntry } from './private/domain-name';
 import { DomainSet } from './private/domain-set';
 import { publicSuffixWildcard } from './private/public-suffix';
 import { parseRequestHost } from './private/request-host';
-import { parseAllowedPrivateCidrs, PRIVATE } from './private/reserved-addresses';
+import { addressSpaces, parseAllowedPrivateCidrs } from './private/reserved-addresses';
 import { EgressMode, EgressRule } from './egress-rule';
 
 export * from './egress-rule';
@@ -209,6 +209,8 @@ export class EgressPolicy {
   public readonly warnings: string[];
 
   private readonly chain: ChainPolicy;
+  /** The rules of the decision chain this policy has, in order. */
+  private readonly rules: ChainRule[];
 
   /**
    * @param props the allowlist, ports, sources and mode; validated here (bad input throws)
@@ -248,9 +250,10 @@ export class EgressPolicy {
     const ids = (props.allowedEndpointIds ?? []).map(parseEndpointId);
     this.allowedEndpointIds = [...new Set(ids)].sort();
 
-    const allowedPrivate = parseAllowedPrivateCidrs(props.allowedPrivateCidrs ?? []);
+    const spaces = addressSpaces();
+    const allowedPrivate = parseAllowedPrivateCidrs(props.allowedPrivateCidrs ?? [], spaces);
     this.allowedPrivateCidrs = allowedPrivate.toCidrs();
-    const deniedPrivate = PRIVATE.minus(allowedPrivate);
+    const deniedPrivate = spaces.private.minus(allowedPrivate);
     this.deniedPrivateCidrs = deniedPrivate.toCidrs();
 
     this.domains = domainSet.squidEntries();
@@ -262,8 +265,12 @@ export class EgressPolicy {
       sources: cidrs.length > 0 ? new CidrSet(cidrs) : undefined,
       endpoints: ids.length > 0 ? new Set(ids) : undefined,
       domains: domainSet,
+      localhost: spaces.localhost,
+      linkLocal: spaces.linkLocal,
       deniedPrivate,
     };
+    const chain = this.chain;
+    this.rules = chainRules().filter((rule) => rule.present(chain));
 
     const warnings = [...domainSet.dropped];
     for (const name of domainSet.wildcardNames()) {
@@ -299,7 +306,7 @@ export class EgressPolicy {
    * error that names the field.
    */
   public evaluate(request: EgressRequest): EgressDecision {
-    return decide(this.chain, this.readRequest(request));
+    return decide(this.chain, this.rules, this.readRequest(request));
   }
 
   /**

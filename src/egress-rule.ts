@@ -63,4 +63,3 @@ export enum EgressRule {
    */
   TO_PROVIDER_VPC = 'to-provider-vpc',
 }
-

@@ -5,7 +5,9 @@
  */
 import { EgressMode, EgressPolicy, EgressPolicyProps, EgressRule, SquidConfig } from '../src';
 import { CidrSet } from '../src/private/cidr';
-import { CHAIN, ChainStep, inScope } from '../src/private/decision-chain';
+import { ChainStep, chainRules, inScope } from '../src/private/decision-chain';
+
+const CHAIN = chainRules();
 import { renderChain, ruleAcl } from '../src/private/squid-rules';
 
 /** A policy with every optional rule present. */

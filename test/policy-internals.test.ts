@@ -12,7 +12,9 @@ import {
   parseEndpointId,
 } from '../src/private/cidr';
 import { parseInetAton, parseRequestHost } from '../src/private/request-host';
-import { LINK_LOCAL, LOCALHOST, parseAllowedPrivateCidrs, PRIVATE } from '../src/private/reserved-addresses';
+import { addressSpaces, parseAllowedPrivateCidrs } from '../src/private/reserved-addresses';
+
+const { localhost: LOCALHOST, linkLocal: LINK_LOCAL, private: PRIVATE } = addressSpaces();
 import { publicSuffixWildcard } from '../src/private/public-suffix';
 
 const addr = (text: string) => parseAddress(text)!;
@@ -372,11 +374,9 @@ describe('private address space', () => {
   });
 
   test('allowedPrivateCidrs entries inside private space are accepted, canonical', () => {
-    expect(parseAllowedPrivateCidrs(['10.20.0.0/16', 'FD00::/8', '198.51.100.0/24']).toCidrs()).toEqual([
-      '10.20.0.0/16',
-      '198.51.100.0/24',
-      'fd00::/8',
-    ]);
+    expect(
+      parseAllowedPrivateCidrs(['10.20.0.0/16', 'FD00::/8', '198.51.100.0/24'], addressSpaces()).toCidrs(),
+    ).toEqual(['10.20.0.0/16', '198.51.100.0/24', 'fd00::/8']);
   });
 
   test.each([
@@ -387,8 +387,10 @@ describe('private address space', () => {
     ['fe80::/10', 'loopback and link-local addresses'],
     ['10.0.0.1/8', 'host bits set'],
   ])('allowedPrivateCidrs entry %s is rejected: %s', (input, rule) => {
-    expect(() => parseAllowedPrivateCidrs([input])).toThrow(`Invalid allowedPrivateCidrs entry '${input}': `);
-    expect(() => parseAllowedPrivateCidrs([input])).toThrow(rule);
+    expect(() => parseAllowedPrivateCidrs([input], addressSpaces())).toThrow(
+      `Invalid allowedPrivateCidrs entry '${input}': `,
+    );
+    expect(() => parseAllowedPrivateCidrs([input], addressSpaces())).toThrow(rule);
   });
 });
 

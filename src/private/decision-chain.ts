@@ -2,7 +2,6 @@ import { Address, CidrSet } from './cidr';
 import { isIpLiteral } from './domain-name';
 import { DomainSet } from './domain-set';
 import { RequestHost } from './request-host';
-import { LINK_LOCAL, LOCALHOST } from './reserved-addresses';
 import { EgressRule } from '../egress-rule';
 
 /**
@@ -23,6 +22,10 @@ export interface ChainPolicy {
   /** Allowed VPC endpoint IDs; undefined = any endpoint. */
   readonly endpoints?: ReadonlySet<string>;
   readonly domains: DomainSet;
+  /** Loopback and unspecified destinations. */
+  readonly localhost: CidrSet;
+  /** Link-local destinations. */
+  readonly linkLocal: CidrSet;
   /** Private and special-purpose destinations not opened by `allowedPrivateCidrs`. */
   readonly deniedPrivate: CidrSet;
   /** Render-time facts the policy itself does not hold (evaluate() has none of them). */
@@ -83,8 +86,11 @@ export interface ChainRule {
   squid(p: ChainPolicy): SquidCondition;
 }
 
-const inSet = (set: CidrSet | undefined) => (r: ChainRequest) =>
-  set !== undefined && r.addresses.some((a) => set.contains(a));
+/** True when any address of the request is in the set (Squid's `dst` matches on any DNS answer). */
+function anyIn(set: CidrSet, r: ChainRequest): boolean {
+  for (const a of r.addresses) if (set.contains(a)) return true;
+  return false;
+}
 
 /** True when the SNI would be refused by the allowlist (`ssl::server_name`). */
 function sniNotListed(sni: string, p: ChainPolicy): boolean {
@@ -93,195 +99,188 @@ function sniNotListed(sni: string, p: ChainPolicy): boolean {
   return s.endsWith('.') || isIpLiteral(s) || !p.domains.matches(s);
 }
 
-/** The chain, in order: the first rule that denies decides (in audit mode: the first guardrail). */
-export const CHAIN: ReadonlyArray<ChainRule> = [
-  {
-    id: 'source-not-listed',
-    rule: EgressRule.SOURCE_NOT_ALLOWED,
-    checks: 'the client address from PROXY protocol v2 is in sourceCidrs',
-    guardrail: false,
-    scope: 'both',
-    step: ChainStep.REQUEST,
-    present: (p) => p.sources !== undefined,
-    denies: (r, p) => !(r.source !== undefined && p.sources!.contains(r.source)),
-    squid: () => ({ acls: ['!egress_sources'] }),
-  },
-  {
-    id: 'endpoint-not-listed',
-    rule: EgressRule.ENDPOINT_NOT_ALLOWED,
-    checks: 'the VPC endpoint ID from PROXY protocol v2 is in allowedEndpointIds',
-    guardrail: false,
-    scope: 'both',
-    step: ChainStep.REQUEST,
-    present: (p) => p.endpoints !== undefined,
-    denies: (r, p) => !(r.endpointId !== undefined && p.endpoints!.has(r.endpointId)),
-    squid: () => ({ acls: ['!egress_endpoint'] }),
-  },
-  {
-    id: 'connect-port',
-    rule: EgressRule.PORT_NOT_ALLOWED,
-    checks: 'a CONNECT goes to one of the policy ports',
-    guardrail: false,
-    scope: 'connect',
-    step: ChainStep.REQUEST,
-    present: () => true,
-    denies: (r, p) => !p.ports.includes(r.port),
-    squid: () => ({ acls: ['!egress_tls_ports'] }),
-  },
-  {
-    id: 'plain-http-off',
-    rule: EgressRule.PLAIN_HTTP_NOT_ALLOWED,
-    checks: 'plain HTTP (any method but CONNECT) is refused while allowPlainHttp is off',
-    guardrail: false,
-    scope: 'plain',
-    step: ChainStep.REQUEST,
-    present: (p) => !p.allowPlainHttp,
-    denies: () => true,
-    squid: () => ({ acls: ['all'] }),
-  },
-  {
-    id: 'plain-http-port',
-    rule: EgressRule.PORT_NOT_ALLOWED,
-    checks: 'plain HTTP goes to port 80',
-    guardrail: false,
-    scope: 'plain',
-    step: ChainStep.REQUEST,
-    present: (p) => p.allowPlainHttp,
-    denies: (r) => r.port !== 80,
-    squid: () => ({ acls: ['!egress_plain_ports'] }),
-  },
-  {
-    id: 'ip-literal',
-    rule: EgressRule.IP_LITERAL,
-    checks: 'the destination is a host name, not an IP literal in any notation',
-    guardrail: false,
-    scope: 'both',
-    step: ChainStep.REQUEST,
-    present: () => true,
-    denies: (r) => r.host.kind !== 'name',
-    squid: () => ({ acls: ['egress_ip_literal'] }),
-  },
-  {
-    id: 'invalid-ip-literal',
-    rule: EgressRule.INVALID_IP_LITERAL,
-    checks: 'a destination shaped like an IP literal is an address Squid parses (no DNS name ends in a number)',
-    guardrail: true,
-    scope: 'both',
-    step: ChainStep.REQUEST,
-    present: () => true,
-    denies: (r) => r.host.kind === 'invalid-ip',
-    squid: () => ({ acls: ['egress_ip_literal', '!egress_numeric_host'] }),
-  },
-  {
-    id: 'destination-subdomain-only',
-    rule: EgressRule.DESTINATION_NOT_ALLOWED,
-    checks: 'the destination is not the apex of a *.name entry (Squid’s .name would match it)',
-    guardrail: false,
-    scope: 'both',
-    step: ChainStep.REQUEST,
-    present: (p) => p.domains.hasSubdomainOnlyApexes,
-    denies: (r, p) => r.host.kind === 'name' && p.domains.isSubdomainOnlyApex(r.host.name),
-    squid: () => ({ acls: ['egress_subdomain_only_names'] }),
-  },
-  {
-    id: 'destination-not-listed',
-    rule: EgressRule.DESTINATION_NOT_ALLOWED,
-    checks: 'the destination host name is on the allowlist',
-    guardrail: false,
-    scope: 'both',
-    step: ChainStep.REQUEST,
-    present: () => true,
-    denies: (r, p) => !(r.host.kind === 'name' && p.domains.matches(r.host.name)),
-    squid: () => ({ acls: ['!egress_allowed_domains'] }),
-  },
-  {
-    id: 'to-localhost',
-    rule: EgressRule.TO_LOCALHOST,
-    checks: 'no address of the destination is loopback or unspecified',
-    guardrail: true,
-    scope: 'both',
-    step: ChainStep.REQUEST,
-    present: () => true,
-    denies: inSet(LOCALHOST),
-    squid: () => ({ acls: ['egress_to_localhost'] }),
-  },
-  {
-    id: 'to-link-local',
-    rule: EgressRule.TO_LINK_LOCAL,
-    checks: 'no address of the destination is link-local (instance metadata, ECS and EKS credentials)',
-    guardrail: true,
-    scope: 'both',
-    step: ChainStep.REQUEST,
-    present: () => true,
-    denies: inSet(LINK_LOCAL),
-    squid: () => ({ acls: ['egress_to_link_local'] }),
-  },
-  {
-    id: 'to-private',
-    rule: EgressRule.TO_PRIVATE,
-    checks: 'no address of the destination is private or special-purpose space outside allowedPrivateCidrs',
-    guardrail: true,
-    scope: 'both',
-    step: ChainStep.REQUEST,
-    present: (p) => !p.deniedPrivate.empty,
-    denies: (r, p) => inSet(p.deniedPrivate)(r),
-    squid: () => ({ acls: ['egress_to_private'] }),
-  },
-  {
-    id: 'to-provider-vpc',
-    rule: EgressRule.TO_PROVIDER_VPC,
-    checks: "no address of the destination is in the provider VPC's CIDR blocks",
-    guardrail: true,
-    scope: 'both',
-    step: ChainStep.REQUEST,
-    present: (p) => p.providerVpc !== undefined,
-    squid: () => ({ acls: ['egress_to_provider_vpc'] }),
-  },
-  {
-    id: 'not-tls',
-    rule: EgressRule.NOT_TLS,
-    checks: 'the bytes in a CONNECT tunnel start a TLS handshake',
-    guardrail: false,
-    scope: 'connect',
-    step: ChainStep.TLS_START,
-    present: () => true,
-    denies: (r) => !r.tls,
-    squid: () => ({ acls: ['all'] }),
-  },
-  {
-    id: 'sni-subdomain-only',
-    rule: EgressRule.SNI_NOT_ALLOWED,
-    checks: 'the TLS server name is not the apex of a *.name entry',
-    guardrail: false,
-    scope: 'connect',
-    step: ChainStep.TLS_SNI,
-    present: (p) => p.domains.hasSubdomainOnlyApexes,
-    denies: (r, p) => r.sni !== undefined && p.domains.isSubdomainOnlyApex(r.sni.toLowerCase()),
-    squid: () => ({ acls: ['egress_subdomain_only_sni'] }),
-  },
-  {
-    id: 'sni-not-listed',
-    rule: EgressRule.SNI_NOT_ALLOWED,
-    checks: 'the TLS server name, when the client sends one, is on the allowlist',
-    guardrail: false,
-    scope: 'connect',
-    step: ChainStep.TLS_SNI,
-    present: () => true,
-    denies: (r, p) => r.sni !== undefined && sniNotListed(r.sni, p),
-    squid: () => ({ acls: ['!egress_allowed_sni'] }),
-  },
-];
-
-const active = new WeakMap<ChainPolicy, ReadonlyArray<ChainRule>>();
-
-/** The rules of the chain this policy has and `evaluate()` can apply, in order (computed once per policy). */
-function activeRules(p: ChainPolicy): ReadonlyArray<ChainRule> {
-  let rules = active.get(p);
-  if (!rules) {
-    rules = CHAIN.filter((rule) => rule.present(p) && rule.denies !== undefined);
-    active.set(p, rules);
-  }
-  return rules;
+/**
+ * The chain, in order: the first rule that denies decides (in audit mode: the first guardrail).
+ * Built afresh on each call; a policy builds it once.
+ */
+export function chainRules(): ChainRule[] {
+  return [
+    {
+      id: 'source-not-listed',
+      rule: EgressRule.SOURCE_NOT_ALLOWED,
+      checks: 'the client address from PROXY protocol v2 is in sourceCidrs',
+      guardrail: false,
+      scope: 'both',
+      step: ChainStep.REQUEST,
+      present: (p) => p.sources !== undefined,
+      denies: (r, p) => !(r.source !== undefined && p.sources!.contains(r.source)),
+      squid: () => ({ acls: ['!egress_sources'] }),
+    },
+    {
+      id: 'endpoint-not-listed',
+      rule: EgressRule.ENDPOINT_NOT_ALLOWED,
+      checks: 'the VPC endpoint ID from PROXY protocol v2 is in allowedEndpointIds',
+      guardrail: false,
+      scope: 'both',
+      step: ChainStep.REQUEST,
+      present: (p) => p.endpoints !== undefined,
+      denies: (r, p) => !(r.endpointId !== undefined && p.endpoints!.has(r.endpointId)),
+      squid: () => ({ acls: ['!egress_endpoint'] }),
+    },
+    {
+      id: 'connect-port',
+      rule: EgressRule.PORT_NOT_ALLOWED,
+      checks: 'a CONNECT goes to one of the policy ports',
+      guardrail: false,
+      scope: 'connect',
+      step: ChainStep.REQUEST,
+      present: () => true,
+      denies: (r, p) => !p.ports.includes(r.port),
+      squid: () => ({ acls: ['!egress_tls_ports'] }),
+    },
+    {
+      id: 'plain-http-off',
+      rule: EgressRule.PLAIN_HTTP_NOT_ALLOWED,
+      checks: 'plain HTTP (any method but CONNECT) is refused while allowPlainHttp is off',
+      guardrail: false,
+      scope: 'plain',
+      step: ChainStep.REQUEST,
+      present: (p) => !p.allowPlainHttp,
+      denies: () => true,
+      squid: () => ({ acls: ['all'] }),
+    },
+    {
+      id: 'plain-http-port',
+      rule: EgressRule.PORT_NOT_ALLOWED,
+      checks: 'plain HTTP goes to port 80',
+      guardrail: false,
+      scope: 'plain',
+      step: ChainStep.REQUEST,
+      present: (p) => p.allowPlainHttp,
+      denies: (r) => r.port !== 80,
+      squid: () => ({ acls: ['!egress_plain_ports'] }),
+    },
+    {
+      id: 'ip-literal',
+      rule: EgressRule.IP_LITERAL,
+      checks: 'the destination is a host name, not an IP literal in any notation',
+      guardrail: false,
+      scope: 'both',
+      step: ChainStep.REQUEST,
+      present: () => true,
+      denies: (r) => r.host.kind !== 'name',
+      squid: () => ({ acls: ['egress_ip_literal'] }),
+    },
+    {
+      id: 'invalid-ip-literal',
+      rule: EgressRule.INVALID_IP_LITERAL,
+      checks: 'a destination shaped like an IP literal is an address Squid parses (no DNS name ends in a number)',
+      guardrail: true,
+      scope: 'both',
+      step: ChainStep.REQUEST,
+      present: () => true,
+      denies: (r) => r.host.kind === 'invalid-ip',
+      squid: () => ({ acls: ['egress_ip_literal', '!egress_numeric_host'] }),
+    },
+    {
+      id: 'destination-subdomain-only',
+      rule: EgressRule.DESTINATION_NOT_ALLOWED,
+      checks: 'the destination is not the apex of a *.name entry (Squid’s .name would match it)',
+      guardrail: false,
+      scope: 'both',
+      step: ChainStep.REQUEST,
+      present: (p) => p.domains.hasSubdomainOnlyApexes,
+      denies: (r, p) => r.host.kind === 'name' && p.domains.isSubdomainOnlyApex(r.host.name),
+      squid: () => ({ acls: ['egress_subdomain_only_names'] }),
+    },
+    {
+      id: 'destination-not-listed',
+      rule: EgressRule.DESTINATION_NOT_ALLOWED,
+      checks: 'the destination host name is on the allowlist',
+      guardrail: false,
+      scope: 'both',
+      step: ChainStep.REQUEST,
+      present: () => true,
+      denies: (r, p) => !(r.host.kind === 'name' && p.domains.matches(r.host.name)),
+      squid: () => ({ acls: ['!egress_allowed_domains'] }),
+    },
+    {
+      id: 'to-localhost',
+      rule: EgressRule.TO_LOCALHOST,
+      checks: 'no address of the destination is loopback or unspecified',
+      guardrail: true,
+      scope: 'both',
+      step: ChainStep.REQUEST,
+      present: () => true,
+      denies: (r, p) => anyIn(p.localhost, r),
+      squid: () => ({ acls: ['egress_to_localhost'] }),
+    },
+    {
+      id: 'to-link-local',
+      rule: EgressRule.TO_LINK_LOCAL,
+      checks: 'no address of the destination is link-local (instance metadata, ECS and EKS credentials)',
+      guardrail: true,
+      scope: 'both',
+      step: ChainStep.REQUEST,
+      present: () => true,
+      denies: (r, p) => anyIn(p.linkLocal, r),
+      squid: () => ({ acls: ['egress_to_link_local'] }),
+    },
+    {
+      id: 'to-private',
+      rule: EgressRule.TO_PRIVATE,
+      checks: 'no address of the destination is private or special-purpose space outside allowedPrivateCidrs',
+      guardrail: true,
+      scope: 'both',
+      step: ChainStep.REQUEST,
+      present: (p) => !p.deniedPrivate.empty,
+      denies: (r, p) => anyIn(p.deniedPrivate, r),
+      squid: () => ({ acls: ['egress_to_private'] }),
+    },
+    {
+      id: 'to-provider-vpc',
+      rule: EgressRule.TO_PROVIDER_VPC,
+      checks: "no address of the destination is in the provider VPC's CIDR blocks",
+      guardrail: true,
+      scope: 'both',
+      step: ChainStep.REQUEST,
+      present: (p) => p.providerVpc !== undefined,
+      squid: () => ({ acls: ['egress_to_provider_vpc'] }),
+    },
+    {
+      id: 'not-tls',
+      rule: EgressRule.NOT_TLS,
+      checks: 'the bytes in a CONNECT tunnel start a TLS handshake',
+      guardrail: false,
+      scope: 'connect',
+      step: ChainStep.TLS_START,
+      present: () => true,
+      denies: (r) => !r.tls,
+      squid: () => ({ acls: ['all'] }),
+    },
+    {
+      id: 'sni-subdomain-only',
+      rule: EgressRule.SNI_NOT_ALLOWED,
+      checks: 'the TLS server name is not the apex of a *.name entry',
+      guardrail: false,
+      scope: 'connect',
+      step: ChainStep.TLS_SNI,
+      present: (p) => p.domains.hasSubdomainOnlyApexes,
+      denies: (r, p) => r.sni !== undefined && p.domains.isSubdomainOnlyApex(r.sni.toLowerCase()),
+      squid: () => ({ acls: ['egress_subdomain_only_sni'] }),
+    },
+    {
+      id: 'sni-not-listed',
+      rule: EgressRule.SNI_NOT_ALLOWED,
+      checks: 'the TLS server name, when the client sends one, is on the allowlist',
+      guardrail: false,
+      scope: 'connect',
+      step: ChainStep.TLS_SNI,
+      present: () => true,
+      denies: (r, p) => r.sni !== undefined && sniNotListed(r.sni, p),
+      squid: () => ({ acls: ['!egress_allowed_sni'] }),
+    },
+  ];
 }
 
 /** The outcome of walking the chain. */
@@ -297,13 +296,15 @@ export function inScope(rule: ChainRule, connect: boolean): boolean {
 }
 
 /**
- * Decide a request: the first rule that denies decides. In audit mode a policy rule only marks the
+ * Decide a request with the policy's rules of the chain (those `present` for it): the first rule
+ * that denies decides. In audit mode a policy rule only marks the
  * request (the first one is the rule logged) and the walk goes on; a guardrail still denies.
  */
-export function decide(p: ChainPolicy, r: ChainRequest): ChainDecision {
+export function decide(p: ChainPolicy, rules: ReadonlyArray<ChainRule>, r: ChainRequest): ChainDecision {
   let wouldDeny: EgressRule | undefined;
-  for (const rule of activeRules(p)) {
-    if (!inScope(rule, r.connect) || !rule.denies!(r, p)) continue;
+  for (const rule of rules) {
+    if (rule.denies === undefined) continue;
+    if (!inScope(rule, r.connect) || !rule.denies(r, p)) continue;
     if (rule.guardrail || !p.audit) return { allowed: false, rule: rule.rule, audited: false };
     wouldDeny ??= rule.rule;
   }

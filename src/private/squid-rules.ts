@@ -1,12 +1,5 @@
-import { ChainPolicy, ChainRule, ChainStep, CHAIN, inScope } from './decision-chain';
-import { LINK_LOCAL, LOCALHOST } from './reserved-addresses';
+import { ChainPolicy, ChainRule, ChainStep, chainRules, inScope } from './decision-chain';
 import { EgressRule } from '../egress-rule';
-
-/**
- * Squid `dstdom_regex` patterns for IP-literal hosts, the same rule as `isIpLiteral`: IPv6
- * (contains ':' or starts with '['), or a last label that is a number (decimal or 0x-hex).
- */
-export const IP_LITERAL_SQUID_REGEXES = [':', '^\\[', '(^|\\.)([0-9]+|0x[0-9a-f]*)\\.?$'];
 
 /** Where the chain's ACLs find their data. */
 export interface ChainFiles {
@@ -72,13 +65,15 @@ export function renderChain(p: ChainPolicy, files: ChainFiles): ChainLines {
     egress_sources: `acl egress_sources src ${p.sources?.toCidrs().join(' ')}`,
     egress_tls_ports: `acl egress_tls_ports port ${p.ports.join(' ')}`,
     egress_plain_ports: 'acl egress_plain_ports port 80',
-    egress_ip_literal: `acl egress_ip_literal dstdom_regex -n -i ${IP_LITERAL_SQUID_REGEXES.join(' ')}`,
+    // The same rule as isIpLiteral: IPv6 (contains ':' or starts with '['), or a last label that is a
+    // number (decimal or 0x-hex).
+    egress_ip_literal: 'acl egress_ip_literal dstdom_regex -n -i : ^\\[ (^|\\.)([0-9]+|0x[0-9a-f]*)\\.?$',
     // Matches hosts Squid parsed as an address, without any DNS lookup.
     egress_numeric_host: 'acl egress_numeric_host dst -n ::/1 8000::/1',
     egress_subdomain_only_names: `acl egress_subdomain_only_names dstdomain -n "${files.subdomainOnlyNames}"`,
     egress_allowed_domains: `acl egress_allowed_domains dstdomain -n "${files.allowedDomains}"`,
-    egress_to_localhost: `acl egress_to_localhost dst ${LOCALHOST.toCidrs().join(' ')}`,
-    egress_to_link_local: `acl egress_to_link_local dst ${LINK_LOCAL.toCidrs().join(' ')}`,
+    egress_to_localhost: `acl egress_to_localhost dst ${p.localhost.toCidrs().join(' ')}`,
+    egress_to_link_local: `acl egress_to_link_local dst ${p.linkLocal.toCidrs().join(' ')}`,
     egress_to_private: `acl egress_to_private dst ${p.deniedPrivate.toCidrs().join(' ')}`,
     egress_to_provider_vpc: `acl egress_to_provider_vpc dst ${(files.providerVpcCidrs ?? []).join(' ')}`,
     egress_subdomain_only_sni: `acl egress_subdomain_only_sni ssl::server_name "${files.subdomainOnlyNames}"`,
@@ -114,7 +109,7 @@ export function renderChain(p: ChainPolicy, files: ChainFiles): ChainLines {
     unsupported.push('on_unsupported_protocol tunnel egress_pending egress_handoff egress_client_tunnel');
   }
   const byRule: ChainLines['byRule'] = [];
-  for (const rule of CHAIN) {
+  for (const rule of chainRules()) {
     if (!rule.present(p)) continue;
     const lines = renderRule(rule, p, use);
     byRule.push({ id: rule.id, lines });

@@ -27,7 +27,13 @@ const server = dns2.createServer({
         const a = question.type === Packet.TYPE.A && isIPv4(address);
         const aaaa = question.type === Packet.TYPE.AAAA && isIPv6(address);
         if (a || aaaa) {
-          response.answers.push({ name: question.name, type: question.type, class: Packet.CLASS.IN, ttl: 300, address });
+          response.answers.push({
+            name: question.name,
+            type: question.type,
+            class: Packet.CLASS.IN,
+            ttl: 300,
+            address,
+          });
         }
       }
     }
