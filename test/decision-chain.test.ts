@@ -6,8 +6,6 @@
 import { EgressMode, EgressPolicy, EgressPolicyProps, EgressRule, SquidConfig } from '../src';
 import { CidrSet } from '../src/private/cidr';
 import { ChainStep, chainRules, inScope } from '../src/private/decision-chain';
-
-const CHAIN = chainRules();
 import { renderChain, ruleAcl } from '../src/private/squid-rules';
 
 /** A policy with every optional rule present. */
@@ -44,15 +42,19 @@ const DIRECTIVE: Record<ChainStep, string> = {
 
 describe.each([EgressMode.ENFORCE, EgressMode.AUDIT])('the rendered configuration follows the chain (%s)', (mode) => {
   const props = { ...FULL, mode };
-  const conf = squidConf(props, ['52.0.0.0/16']);
+  const conf = () => squidConf(props, ['52.0.0.0/16']);
 
   test('every rule of the table is rendered, once per kind of request it applies to, in its directive', () => {
     const p = new EgressPolicy(props);
     const { byRule } = chainLines(props, ['52.0.0.0/16']);
     // Every rule is present except the plain-HTTP port rule, which replaces plain-http-off when plain HTTP is on.
-    expect(byRule.map((r) => r.id)).toEqual(CHAIN.filter((r) => r.id !== 'plain-http-port').map((r) => r.id));
+    expect(byRule.map((r) => r.id)).toEqual(
+      chainRules()
+        .filter((r) => r.id !== 'plain-http-port')
+        .map((r) => r.id),
+    );
     for (const { id, lines } of byRule) {
-      const rule = CHAIN.find((r) => r.id === id)!;
+      const rule = chainRules().find((r) => r.id === id)!;
       expect(lines).toHaveLength([true, false].filter((connect) => inScope(rule, connect)).length);
       for (const line of lines) {
         expect(line.startsWith(DIRECTIVE[rule.step])).toBe(true);
@@ -67,7 +69,7 @@ describe.each([EgressMode.ENFORCE, EgressMode.AUDIT])('the rendered configuratio
     const lines = vpc.files[0].content.split('\n');
     // Squid reads each directive's lines in order; different directives are independent.
     const lastOf: Record<string, number> = {};
-    for (const rule of CHAIN) {
+    for (const rule of chainRules()) {
       if (rule.id === 'plain-http-port') continue; // present only with allowPlainHttp (tested below)
       for (const connect of [true, false]) {
         if (!inScope(rule, connect)) continue;
@@ -87,7 +89,7 @@ describe.each([EgressMode.ENFORCE, EgressMode.AUDIT])('the rendered configuratio
   });
 
   test('http_access starts with the manager denial and the tunnel follow-up, and ends with the allowlist and deny all', () => {
-    const access = conf.filter((l) => l.startsWith('http_access '));
+    const access = conf().filter((l) => l.startsWith('http_access '));
     expect(access[0]).toBe('http_access deny manager');
     expect(access[1]).toBe('http_access allow egress_tunnel egress_endpoint');
     expect(access.slice(-3)).toEqual([
@@ -98,14 +100,14 @@ describe.each([EgressMode.ENFORCE, EgressMode.AUDIT])('the rendered configuratio
   });
 
   test('ssl_bump terminates refused CONNECTs, peeks at step 1, and splices last', () => {
-    const bump = conf.filter((l) => l.startsWith('ssl_bump '));
+    const bump = conf().filter((l) => l.startsWith('ssl_bump '));
     expect(bump.slice(0, 2)).toEqual(['ssl_bump terminate egress_refused', 'ssl_bump peek egress_step1']);
     expect(bump[bump.length - 1]).toBe('ssl_bump splice all egress_handoff egress_client_tunnel');
   });
 
   test('every ACL a rule uses is defined before the first line that uses it', () => {
     const defined = new Set(['all', 'manager']);
-    for (const line of conf) {
+    for (const line of conf()) {
       const m = /^acl (\S+) /.exec(line);
       if (m) {
         defined.add(m[1]);
@@ -128,7 +130,7 @@ describe('guardrails and policy rules', () => {
   test('in enforce mode every rule denies: CONNECTs are marked refused, plain HTTP is denied', () => {
     const { byRule } = chainLines(FULL);
     for (const { id, lines } of byRule) {
-      const rule = CHAIN.find((r) => r.id === id)!;
+      const rule = chainRules().find((r) => r.id === id)!;
       for (const line of lines) {
         if (rule.step === ChainStep.TLS_SNI) expect(line).toMatch(/^ssl_bump terminate /);
         else if (rule.step === ChainStep.TLS_START) expect(line).toMatch(/^on_unsupported_protocol respond /);
@@ -140,7 +142,7 @@ describe('guardrails and policy rules', () => {
   test('in audit mode guardrails still deny and policy rules only mark the request and go on', () => {
     const { byRule } = chainLines({ ...FULL, mode: EgressMode.AUDIT });
     for (const { id, lines } of byRule) {
-      const rule = CHAIN.find((r) => r.id === id)!;
+      const rule = chainRules().find((r) => r.id === id)!;
       for (const line of lines) {
         if (rule.guardrail) {
           expect(line).toMatch(/^http_access (allow CONNECT .* egress_refuse|deny !CONNECT .*)$/);
@@ -158,7 +160,11 @@ describe('guardrails and policy rules', () => {
   });
 
   test('the guardrails are exactly the address and malformed-literal rules', () => {
-    expect(CHAIN.filter((r) => r.guardrail).map((r) => r.rule)).toEqual([
+    expect(
+      chainRules()
+        .filter((r) => r.guardrail)
+        .map((r) => r.rule),
+    ).toEqual([
       EgressRule.INVALID_IP_LITERAL,
       EgressRule.TO_LOCALHOST,
       EgressRule.TO_LINK_LOCAL,
@@ -168,7 +174,7 @@ describe('guardrails and policy rules', () => {
   });
 
   test('rule ids are unique', () => {
-    expect(new Set(CHAIN.map((r) => r.id)).size).toBe(CHAIN.length);
+    expect(new Set(chainRules().map((r) => r.id)).size).toBe(chainRules().length);
   });
 });
 
@@ -205,7 +211,7 @@ describe('rules present only when the policy has them', () => {
     expect(withVpc).toContain(
       `http_access allow CONNECT egress_to_provider_vpc ${ruleAcl(EgressRule.TO_PROVIDER_VPC, true)} egress_refuse\n`,
     );
-    expect(CHAIN.find((r) => r.id === 'to-provider-vpc')!.denies).toBeUndefined();
+    expect(chainRules().find((r) => r.id === 'to-provider-vpc')!.denies).toBeUndefined();
     expect(p.evaluate({ host: 'example.com', resolvedAddresses: ['52.0.0.1'] }).allowed).toBe(true);
   });
 
@@ -232,10 +238,12 @@ describe('rules present only when the policy has them', () => {
 });
 
 describe('the Squid ACLs hold the same address sets evaluate() uses', () => {
-  const conf = SquidConfig.render(
-    new EgressPolicy({ allowedDomains: ['example.com'], allowedPrivateCidrs: ['10.1.0.0/16'] }),
-  ).files[0].content;
-  const acl = (name: string) => new RegExp(`^acl ${name} (.*)$`, 'm').exec(conf)![1];
+  const acl = (name: string) => {
+    const conf = SquidConfig.render(
+      new EgressPolicy({ allowedDomains: ['example.com'], allowedPrivateCidrs: ['10.1.0.0/16'] }),
+    ).files[0].content;
+    return new RegExp(`^acl ${name} (.*)$`, 'm').exec(conf)![1];
+  };
 
   test('localhost, link-local and the private space minus the opted-in range', () => {
     expect(acl('egress_to_localhost')).toBe(

@@ -14,7 +14,10 @@ import {
 import { parseInetAton, parseRequestHost } from '../src/private/request-host';
 import { addressSpaces, parseAllowedPrivateCidrs } from '../src/private/reserved-addresses';
 
-const { localhost: LOCALHOST, linkLocal: LINK_LOCAL, private: PRIVATE } = addressSpaces();
+// Built inside each test (not at import), so that mutation testing sees the tests that use them.
+const LOCALHOST = { contains: (a: bigint) => addressSpaces().localhost.contains(a) };
+const LINK_LOCAL = { contains: (a: bigint) => addressSpaces().linkLocal.contains(a) };
+const PRIVATE = { contains: (a: bigint) => addressSpaces().private.contains(a) };
 import { publicSuffixWildcard } from '../src/private/public-suffix';
 
 const addr = (text: string) => parseAddress(text)!;
