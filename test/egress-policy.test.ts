@@ -1022,3 +1022,242 @@ describe('edge cases found in review', () => {
     );
   });
 });
+
+describe('private destinations', () => {
+  const PUBLIC = '52.94.0.10';
+
+  test.each([
+    ['RFC 1918 10/8', '10.1.2.3'],
+    ['RFC 1918 172.16/12', '172.20.0.1'],
+    ['RFC 1918 192.168/16', '192.168.1.1'],
+    ['shared address space', '100.64.0.1'],
+    ['benchmarking', '198.18.0.1'],
+    ['IETF protocol assignments', '192.0.0.8'],
+    ['documentation', '203.0.113.5'],
+    ['multicast', '239.1.1.1'],
+    ['reserved', '240.0.0.1'],
+    ['limited broadcast', '255.255.255.255'],
+    ['IPv6 unique-local', 'fd12::1'],
+    ['IPv6 documentation', '2001:db8::1'],
+    ['IPv4-mapped RFC 1918', '::ffff:10.1.2.3'],
+    ['IPv4-compatible RFC 1918', '::10.1.2.3'],
+    ['NAT64 of RFC 1918', '64:ff9b::10.1.2.3'],
+  ])('an allowlisted name resolving to %s (%s) is denied by to-private, in every mode', (_what, address) => {
+    for (const mode of [EgressMode.ENFORCE, EgressMode.AUDIT]) {
+      const p = policy(['example.com'], { mode });
+      expect(decide(p, { host: 'example.com', resolvedAddresses: [address] })).toEqual(denied(EgressRule.TO_PRIVATE));
+    }
+  });
+
+  test('one private answer among public ones is enough (two A records; A and AAAA)', () => {
+    const p = policy(['example.com']);
+    expect(decide(p, { host: 'example.com', resolvedAddresses: [PUBLIC, '10.0.0.1'] })).toEqual(
+      denied(EgressRule.TO_PRIVATE),
+    );
+    expect(decide(p, { host: 'example.com', resolvedAddresses: [PUBLIC, 'fd00::1'] })).toEqual(
+      denied(EgressRule.TO_PRIVATE),
+    );
+    expect(decide(p, { host: 'example.com', resolvedAddresses: ['10.0.0.1', '2600:1f18::1'] })).toEqual(
+      denied(EgressRule.TO_PRIVATE),
+    );
+    expect(decide(p, { host: 'example.com', resolvedAddresses: [PUBLIC, '2600:1f18::1'] })).toEqual(ALLOWED);
+  });
+
+  test('resolvedAddress and resolvedAddresses are checked together', () => {
+    const p = policy(['example.com']);
+    expect(decide(p, { host: 'example.com', resolvedAddress: PUBLIC, resolvedAddresses: ['10.0.0.1'] })).toEqual(
+      denied(EgressRule.TO_PRIVATE),
+    );
+    expect(decide(p, { host: 'example.com', resolvedAddress: '10.0.0.1', resolvedAddresses: [PUBLIC] })).toEqual(
+      denied(EgressRule.TO_PRIVATE),
+    );
+  });
+
+  test('the address rules come in order: loopback, then link-local, then private', () => {
+    const p = policy(['example.com']);
+    const all = ['10.0.0.1', '169.254.169.254', '127.0.0.1'];
+    expect(decide(p, { host: 'example.com', resolvedAddresses: all })).toEqual(denied(EgressRule.TO_LOCALHOST));
+    expect(decide(p, { host: 'example.com', resolvedAddresses: all.slice(0, 2) })).toEqual(
+      denied(EgressRule.TO_LINK_LOCAL),
+    );
+  });
+
+  test('allowedPrivateCidrs opens exactly its ranges', () => {
+    const p = policy(['example.com'], { allowedPrivateCidrs: ['10.1.0.0/16', 'fd00:1::/64'] });
+    expect(p.allowedPrivateCidrs).toEqual(['10.1.0.0/16', 'fd00:1::/64']);
+    expect(decide(p, { host: 'example.com', resolvedAddresses: ['10.1.2.3'] })).toEqual(ALLOWED);
+    expect(decide(p, { host: 'example.com', resolvedAddresses: ['fd00:1::5'] })).toEqual(ALLOWED);
+    expect(decide(p, { host: 'example.com', resolvedAddresses: ['10.2.0.1'] })).toEqual(denied(EgressRule.TO_PRIVATE));
+    expect(decide(p, { host: 'example.com', resolvedAddresses: ['10.0.255.255'] })).toEqual(
+      denied(EgressRule.TO_PRIVATE),
+    );
+    expect(decide(p, { host: 'example.com', resolvedAddresses: ['fd00:2::5'] })).toEqual(denied(EgressRule.TO_PRIVATE));
+    expect(p.deniedPrivateCidrs).toContain('10.0.0.0/16');
+    expect(p.deniedPrivateCidrs).toContain('10.2.0.0/15');
+    expect(p.deniedPrivateCidrs.some((c) => c.startsWith('10.1.'))).toBe(false);
+  });
+
+  test('a name with one answer in an opted-in range and another private answer is denied (the any-address rule)', () => {
+    const p = policy(['example.com'], { allowedPrivateCidrs: ['10.1.0.0/16'] });
+    expect(decide(p, { host: 'example.com', resolvedAddresses: ['10.1.0.5', '172.16.0.5'] })).toEqual(
+      denied(EgressRule.TO_PRIVATE),
+    );
+    expect(decide(p, { host: 'example.com', resolvedAddresses: ['10.1.0.5', PUBLIC] })).toEqual(ALLOWED);
+  });
+
+  test('loopback and link-local stay denied inside an opted-in range', () => {
+    const p = policy(['example.com'], { allowedPrivateCidrs: ['fd00::/8'] });
+    expect(decide(p, { host: 'example.com', resolvedAddresses: ['fd00:ec2::254'] })).toEqual(
+      denied(EgressRule.TO_LINK_LOCAL),
+    );
+    expect(decide(p, { host: 'example.com', resolvedAddresses: ['fd00:1::1'] })).toEqual(ALLOWED);
+  });
+
+  test('by default every private range is denied and nothing is opened', () => {
+    const p = policy(['example.com']);
+    expect(p.allowedPrivateCidrs).toEqual([]);
+    expect(p.deniedPrivateCidrs).toEqual(expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', 'fc00::/7']));
+  });
+
+  test.each([
+    ['8.8.8.0/24', 'is not (entirely) private or special-purpose address space'],
+    ['169.254.169.254/32', 'loopback and link-local addresses'],
+    ['127.0.0.0/8', 'loopback and link-local addresses'],
+    ['10.0.0.0', 'needs a prefix length'],
+  ])('allowedPrivateCidrs %s is rejected at construction: %s', (entry, rule) => {
+    const msg = errorFor({ allowedDomains: ['example.com'], allowedPrivateCidrs: [entry] });
+    expect(msg).toContain(`Invalid allowedPrivateCidrs entry '${entry}'`);
+    expect(msg).toContain(rule);
+  });
+});
+
+describe('evaluate() as a user calls it: an IP literal is its own address', () => {
+  const audit = () => policy(['example.com'], { mode: EgressMode.AUDIT });
+
+  test.each([
+    ['dotted', '169.254.169.254', EgressRule.TO_LINK_LOCAL],
+    ['integer', '2851995902', EgressRule.TO_LINK_LOCAL],
+    ['hex', '0xa9fea9fe', EgressRule.TO_LINK_LOCAL],
+    ['octal', '0251.0376.0251.0376', EgressRule.TO_LINK_LOCAL],
+    ['IPv4-mapped IPv6', '[::ffff:169.254.169.254]', EgressRule.TO_LINK_LOCAL],
+    ['IPv6 instance metadata', '[fd00:ec2::254]', EgressRule.TO_LINK_LOCAL],
+    ['loopback', '127.0.0.1', EgressRule.TO_LOCALHOST],
+    ['shortened loopback', '127.1', EgressRule.TO_LOCALHOST],
+    ['bracketed IPv6 loopback', '[::1]', EgressRule.TO_LOCALHOST],
+    ['RFC 1918', '10.1.2.3', EgressRule.TO_PRIVATE],
+    ['IPv4-mapped RFC 1918', '::ffff:10.1.2.3', EgressRule.TO_PRIVATE],
+  ])('in audit mode a %s literal (%s) is denied by its guardrail', (_what, host, rule) => {
+    expect(decide(audit(), host)).toEqual(denied(rule));
+    expect(decide(audit(), { host, method: 'GET', port: 80 })).toEqual(denied(rule));
+    // In enforce mode the IP-literal rule comes first.
+    expect(decide(policy(['example.com']), host)).toEqual(denied(EgressRule.IP_LITERAL));
+  });
+
+  test('in audit mode a public IP literal is allowed and audited as ip-literal', () => {
+    expect(decide(audit(), '52.94.0.10')).toEqual(audited(EgressRule.IP_LITERAL));
+    expect(decide(audit(), '[2600:1f18::1]')).toEqual(audited(EgressRule.IP_LITERAL));
+  });
+
+  test.each(['999.1.1.1', '1.2.3.4.5', 'example.com.1', '0x100000000', '0', '0.0.0.0', '[::]', '[1.2.3.4]'])(
+    'a host shaped like an IP literal that Squid cannot parse (%s) is denied in audit mode too',
+    (host) => {
+      expect(decide(audit(), host)).toEqual(denied(EgressRule.INVALID_IP_LITERAL));
+      expect(decide(policy(['example.com']), host)).toEqual(denied(EgressRule.IP_LITERAL));
+    },
+  );
+
+  test('an IP-literal host may carry its own address as resolved address, no other', () => {
+    const p = policy(['example.com']);
+    expect(decide(p, { host: '10.1.2.3', resolvedAddress: '10.1.2.3' })).toEqual(denied(EgressRule.IP_LITERAL));
+    expect(decide(p, { host: '0x0a010203', resolvedAddresses: ['::ffff:10.1.2.3'] })).toEqual(
+      denied(EgressRule.IP_LITERAL),
+    );
+    expect(() => decide(p, { host: '10.1.2.3', resolvedAddresses: ['52.94.0.10'] })).toThrow(
+      `Invalid request resolvedAddresses "52.94.0.10": the host '10.1.2.3' is an IP literal: it is its own address`,
+    );
+  });
+
+  test('resolved addresses of a public literal do not make it private', () => {
+    expect(decide(audit(), { host: '52.94.0.10', resolvedAddresses: ['52.94.0.10'] })).toEqual(
+      audited(EgressRule.IP_LITERAL),
+    );
+  });
+});
+
+describe('malformed requests throw an error naming the field', () => {
+  const p = () => policy(['example.com']);
+
+  test.each([0, 70000, -1, 1.5, Number.NaN])('port %p', (port) => {
+    expect(() => decide(p(), { host: 'example.com', port })).toThrow(
+      `Invalid request port ${JSON.stringify(port)}: ports are whole numbers from 1 to 65535`,
+    );
+  });
+
+  test('ports 1 and 65535 are judged', () => {
+    expect(decide(p(), { host: 'example.com', port: 1 })).toEqual(denied(EgressRule.PORT_NOT_ALLOWED));
+    expect(decide(p(), { host: 'example.com', port: 65535 })).toEqual(denied(EgressRule.PORT_NOT_ALLOWED));
+  });
+
+  test.each(['', 'GET ', 'CON NECT', 'GET/1'])('method %j', (method) => {
+    expect(() => decide(p(), { host: 'example.com', method })).toThrow(
+      `Invalid request method ${JSON.stringify(method)}: expected an HTTP method such as CONNECT or GET`,
+    );
+  });
+
+  test.each(['exa mple.com', 'example.com\n', 'a..example.com', '.example.com', 'user@example.com', 'example.com/x'])(
+    'host %j',
+    (host) => {
+      expect(() => decide(p(), host)).toThrow(`Invalid request host '${host}'`);
+    },
+  );
+
+  test('an endpoint ID is judged as the PROXY header carried it, even when malformed', () => {
+    const q = policy(['example.com'], { allowedEndpointIds: [ENDPOINT_A] });
+    expect(decide(q, { host: 'example.com', endpointId: `${ENDPOINT_A}0` })).toEqual(
+      denied(EgressRule.ENDPOINT_NOT_ALLOWED),
+    );
+    expect(decide(q, { host: 'example.com', endpointId: `x${ENDPOINT_A}` })).toEqual(
+      denied(EgressRule.ENDPOINT_NOT_ALLOWED),
+    );
+  });
+});
+
+describe('label boundaries, long names and anchors (each one a deny that must not become an allow)', () => {
+  test('xexample.com does not match .example.com, *.example.com or example.com', () => {
+    for (const entry of ['.example.com', '*.example.com', 'example.com']) {
+      expect(decide(policy([entry]), 'xexample.com')).toEqual(denied(EgressRule.DESTINATION_NOT_ALLOWED));
+      expect(decide(policy([entry]), 'a.xexample.com')).toEqual(denied(EgressRule.DESTINATION_NOT_ALLOWED));
+    }
+  });
+
+  test('an SNI xexample.com does not match .example.com', () => {
+    expect(decide(policy(['.example.com']), { host: 'api.example.com', sni: 'xexample.com' })).toEqual(
+      denied(EgressRule.SNI_NOT_ALLOWED),
+    );
+  });
+
+  test('an IPv6 source with an embedded IPv4 tail is not the IPv4 source', () => {
+    const p = policy(['example.com'], { sourceCidrs: ['10.0.0.0/8'] });
+    for (const source of ['1::ffff:10.1.2.3', '2001:db8::10.1.2.3', '::10.1.2.3', '64:ff9b::10.1.2.3']) {
+      expect(decide(p, { host: 'example.com', sourceAddress: source })).toEqual(denied(EgressRule.SOURCE_NOT_ALLOWED));
+    }
+  });
+
+  test.each(['192.0.2.1.', 'host.1', '.host.1', '*.host.1', 'a.0x1f'])(
+    'an allowlist entry ending in a number (%s) is rejected as an IP address',
+    (entry) => {
+      const msg = errorFor({ allowedDomains: [entry] });
+      expect(msg).toContain(`Invalid allowed domain '${entry}'`);
+      expect(msg).toContain('is an IP address');
+    },
+  );
+
+  test.each(['xvpce-0123456789abcdef0', 'vpce-0123456789abcdef0x', 'vpce-vpce-0123abcd'])(
+    'an allowedEndpointIds entry with a prefix or suffix (%s) is rejected',
+    (id) => {
+      expect(errorFor({ allowedDomains: ['example.com'], allowedEndpointIds: [id] })).toContain(
+        `Invalid VPC endpoint ID '${id}'`,
+      );
+    },
+  );
+});
