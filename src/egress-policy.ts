@@ -1,3 +1,4 @@
+import { EgressMode, EgressRule } from './egress-rule';
 import { Address, CidrSet, formatAddress, parseAddress, parseCidr, parseEndpointId } from './private/cidr';
 import { ChainPolicy, ChainRequest, ChainRule, chainRules, decide } from './private/decision-chain';
 import { parseDomainEntry } from './private/domain-name';
@@ -5,7 +6,6 @@ import { DomainSet } from './private/domain-set';
 import { publicSuffixWildcard } from './private/public-suffix';
 import { parseRequestHost } from './private/request-host';
 import { addressSpaces, parseAllowedPrivateCidrs } from './private/reserved-addresses';
-import { EgressMode, EgressRule } from './egress-rule';
 
 export * from './egress-rule';
 
@@ -331,8 +331,9 @@ export class EgressPolicy {
     if (request.resolvedAddresses !== undefined) {
       addresses = request.resolvedAddresses.map((a) => requestAddress('resolvedAddresses entry', a));
     }
-    if (request.resolvedAddress !== undefined)
+    if (request.resolvedAddress !== undefined) {
       addresses.push(requestAddress('resolvedAddress', request.resolvedAddress));
+    }
     if (host.kind === 'ip') {
       for (const a of addresses) {
         if (a !== host.address) {

@@ -115,8 +115,9 @@ describe.each([EgressMode.ENFORCE, EgressMode.AUDIT])('the rendered configuratio
       }
       if (
         !/^(http_access|ssl_bump|on_unsupported_protocol|url_rewrite_access|http_reply_access|access_log) /.test(line)
-      )
+      ) {
         continue;
+      }
       const used = line
         .split(' ')
         .slice(line.startsWith('access_log') ? 3 : 2)

@@ -1,3 +1,4 @@
+/* eslint-disable no-bitwise -- 128-bit address arithmetic on bigint */
 /**
  * The pieces the decision chain stands on: addresses and CIDR sets, requested hosts read as Squid
  * reads them, the private address space, and the Public Suffix List sections.
@@ -11,6 +12,7 @@ import {
   parseCidr,
   parseEndpointId,
 } from '../src/private/cidr';
+import { publicSuffixWildcard } from '../src/private/public-suffix';
 import { parseInetAton, parseRequestHost } from '../src/private/request-host';
 import { addressSpaces, parseAllowedPrivateCidrs } from '../src/private/reserved-addresses';
 
@@ -18,7 +20,6 @@ import { addressSpaces, parseAllowedPrivateCidrs } from '../src/private/reserved
 const LOCALHOST = { contains: (a: bigint) => addressSpaces().localhost.contains(a) };
 const LINK_LOCAL = { contains: (a: bigint) => addressSpaces().linkLocal.contains(a) };
 const PRIVATE = { contains: (a: bigint) => addressSpaces().private.contains(a) };
-import { publicSuffixWildcard } from '../src/private/public-suffix';
 
 const addr = (text: string) => parseAddress(text)!;
 

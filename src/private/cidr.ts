@@ -1,3 +1,4 @@
+/* eslint-disable no-bitwise -- 128-bit address arithmetic on bigint */
 import { isIP } from 'node:net';
 import * as ipaddr from 'ipaddr.js';
 
@@ -100,8 +101,9 @@ export function parseCidr(input: string, what: string): Cidr {
   // An IPv4-mapped IPv6 block is its IPv4 block (Squid matches them as one).
   const v4 = family === 4 || (isIpv4(first) && prefix >= 96);
   const shown = family === 4 || !v4 ? prefix : prefix - 96;
-  if (first !== base)
+  if (first !== base) {
     fail(`it has host bits set; did you mean '${family === 4 ? formatAddress(first) : formatV6(first)}/${prefix}'?`);
+  }
   return {
     input,
     text: `${formatAddress(first)}/${shown}`,

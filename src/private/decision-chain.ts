@@ -76,14 +76,14 @@ export interface ChainRule {
   readonly scope: ChainScope;
   readonly step: ChainStep;
   /** Whether this policy has the rule at all (e.g. no source rule without `sourceCidrs`). */
-  present(p: ChainPolicy): boolean;
+  readonly present: (p: ChainPolicy) => boolean;
   /**
    * True when the rule denies the request. Undefined for a rule on facts only the renderer has
    * (the provider VPC): `evaluate()` cannot apply it.
    */
   readonly denies?: (r: ChainRequest, p: ChainPolicy) => boolean;
   /** The Squid condition under which the rule denies. */
-  squid(p: ChainPolicy): SquidCondition;
+  readonly squid: (p: ChainPolicy) => SquidCondition;
 }
 
 /** True when any address of the request is in the set (Squid's `dst` matches on any DNS answer). */

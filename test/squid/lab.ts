@@ -142,8 +142,9 @@ export class Lab {
     if (!/unreachable/i.test(outside6)) throw new Error(`Unsafe lab: the namespace has an IPv6 route out: ${outside6}`);
     for (const a of local) {
       const r = route(a);
-      if (!new RegExp(`^local ${a.replace(/\./g, '\\.')} (from :: )?dev lo `).test(r))
+      if (!new RegExp(`^local ${a.replace(/\./g, '\\.')} (from :: )?dev lo `).test(r)) {
         throw new Error(`Unsafe lab: ${a} is not local to ${ns}: ${r}`);
+      }
     }
   }
 

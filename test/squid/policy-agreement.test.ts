@@ -874,8 +874,9 @@ describeWithRealSquid('real Squid and evaluate() agree on the request corpus, in
             if (want === 'invalid') {
               if (thrown === undefined) fail(disagreements, `evaluate() did not throw (${JSON.stringify(decision)})`);
               if (reached) fail(leaks, 'a malformed request reached an upstream');
-              if (result.status !== undefined && result.status !== 400)
+              if (result.status !== undefined && result.status !== 400) {
                 fail(disagreements, `Squid answered ${result.status}, not 400`);
+              }
               continue;
             }
             if (thrown !== undefined || decision === undefined) {
@@ -920,8 +921,9 @@ describeWithRealSquid('real Squid and evaluate() agree on the request corpus, in
             if (c.ppv2) {
               // The log names the client from the PROXY header (not the NLB) and the bare endpoint ID.
               const identity = `client=${c.ppv2.source} endpoint=${c.ppv2.endpointId ?? '-'} `;
-              if (!lines.some((l) => l.includes(identity)))
+              if (!lines.some((l) => l.includes(identity))) {
                 fail(ruleMismatches, `no access-log line with '${identity}'`);
+              }
             }
           }
         } finally {
