@@ -280,7 +280,7 @@ export class SquidConfig {
     );
 
     const format = (method: string, status: string) =>
-      `%{%Y-%m-%dT%H:%M:%S}tl.%03tuZ client=%>a endpoint=%{endpoint}note method=${method} dest=%>rd:%>rP sni=%ssl::>sni ` +
+      `%{%Y-%m-%dT%H:%M:%S}tg.%03tuZ client=%>a endpoint=%{endpoint}note method=${method} dest=%>rd:%>rP sni=%ssl::>sni ` +
       `status=${status} rule=%{egress_rule}note audit=%{egress_audit}note bytes_out=%>st bytes_in=%<st duration_ms=%tr`;
     c.push(
       '',

@@ -178,7 +178,8 @@ export function chainRules(): ChainRule[] {
       guardrail: true,
       scope: 'both',
       step: ChainStep.REQUEST,
-      present: () => true,
+      // In enforce mode the ip-literal rule before it already denies every host it could match.
+      present: (p) => p.audit,
       denies: (r) => r.host.kind === 'invalid-ip',
       squid: () => ({ acls: ['egress_ip_literal', '!egress_numeric_host'] }),
     },
