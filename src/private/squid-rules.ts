@@ -115,7 +115,8 @@ export function renderChain(p: ChainPolicy, files: ChainFiles): ChainLines {
     byRule.push({ id: rule.id, lines });
     const target =
       rule.step === ChainStep.REQUEST ? httpAccess : rule.step === ChainStep.TLS_SNI ? sslBump : unsupported;
-    target.push(...lines);
+    const kind = rule.guardrail ? 'guardrail, every mode' : p.audit ? 'policy, audit: mark and go on' : 'policy';
+    target.push(`# ${rule.rule} (${rule.id}; ${kind}): checks that ${rule.checks}`, ...lines);
   }
   if (p.audit) {
     httpAccess.push(
