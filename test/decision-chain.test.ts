@@ -197,7 +197,9 @@ describe('rules present only when the policy has them', () => {
     expect(ids({ allowedDomains: ['example.com'], allowPlainHttp: true })).not.toContain('plain-http-off');
   });
 
-  test('subdomain-only rules only with a *.name entry', () => {
+  test('subdomain-only rules only with a *.name entry (not with .name or exact entries)', () => {
+    expect(ids({ allowedDomains: ['.example.com', 'example.org'] })).not.toContain('destination-subdomain-only');
+    expect(ids({ allowedDomains: ['.example.com', 'example.org'] })).not.toContain('sni-subdomain-only');
     expect(ids({ allowedDomains: ['example.com'] })).not.toContain('destination-subdomain-only');
     expect(ids({ allowedDomains: ['example.com'] })).not.toContain('sni-subdomain-only');
     expect(ids({ allowedDomains: ['*.example.com'] })).toEqual(

@@ -81,6 +81,15 @@ describe('destinations', () => {
     expect(p.subdomainOnlyNames).toEqual([]);
   });
 
+  test('subdomain-only apexes are published sorted', () => {
+    expect(policy(['*.b.test', '*.a.test', 'c.test']).subdomainOnlyNames).toEqual(['a.test', 'b.test']);
+  });
+
+  test('a covered entry names the wildcard that covers it, even when the exact apex was listed first', () => {
+    const p = policy(['example.com', 'api.example.com', '*.example.com']);
+    expect(p.warnings).toEqual(["'api.example.com' is already covered by '*.example.com' and was dropped"]);
+  });
+
   test('.example.com has no subdomain-only apex', () => {
     expect(policy(['.example.com']).subdomainOnlyNames).toEqual([]);
   });

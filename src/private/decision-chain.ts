@@ -94,9 +94,10 @@ function anyIn(set: CidrSet, r: ChainRequest): boolean {
 
 /** True when the SNI would be refused by the allowlist (`ssl::server_name`). */
 function sniNotListed(sni: string, p: ChainPolicy): boolean {
-  // RFC 6066: an SNI host name has no trailing dot, and Squid does not remove one.
+  // RFC 6066: an SNI host name has no trailing dot, and Squid does not remove one: a name that ends
+  // in a dot never equals a (normalised) allowlist entry, so it is refused.
   const s = sni.toLowerCase();
-  return s.endsWith('.') || isIpLiteral(s) || !p.domains.matches(s);
+  return isIpLiteral(s) || !p.domains.matches(s);
 }
 
 /**
@@ -304,8 +305,7 @@ export function inScope(rule: ChainRule, connect: boolean): boolean {
 export function decide(p: ChainPolicy, rules: ReadonlyArray<ChainRule>, r: ChainRequest): ChainDecision {
   let wouldDeny: EgressRule | undefined;
   for (const rule of rules) {
-    if (rule.denies === undefined) continue;
-    if (!inScope(rule, r.connect) || !rule.denies(r, p)) continue;
+    if (!inScope(rule, r.connect) || !rule.denies?.(r, p)) continue;
     if (rule.guardrail || !p.audit) return { allowed: false, rule: rule.rule, audited: false };
     wouldDeny ??= rule.rule;
   }
