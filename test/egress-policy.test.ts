@@ -756,6 +756,29 @@ describe('bad input fails at construction, naming the value and the rule', () =>
     expect(msg).toContain(`'${value}'`);
   });
 
+  test('a wildcard with nothing after it names that rule', () => {
+    expect(errorFor({ allowedDomains: ['*.'] })).toBe("Invalid allowed domain '*.': it has no name after the wildcard");
+  });
+
+  test('surrounding whitespace of an entry is dropped', () => {
+    expect(policy([' example.com ', '\t.wild.test\n']).domains).toEqual(['.wild.test', 'example.com']);
+  });
+
+  test.each(['host.a1', 'host.1a', 'a1b.x9', 'x0.test'])(
+    'a name whose last label mixes letters and digits (%s) is a name, not an IP address',
+    (name) => {
+      expect(decide(policy([name]), name)).toEqual(ALLOWED);
+    },
+  );
+
+  test.each([
+    ['example.com/x://y', 'contains a path or slash'],
+    ['example.com:1:2', 'is an IP address'],
+    [':example.com', 'is an IP address'],
+  ])('%s is reported by its first broken rule: %s', (value, rule) => {
+    expect(errorFor({ allowedDomains: [value] })).toContain(rule);
+  });
+
   test.each([
     ['not-an-ip/8', "'not-an-ip' is not an IPv4 or IPv6 address"],
     ['10.0.0.256/32', 'is not an IPv4 or IPv6 address'],

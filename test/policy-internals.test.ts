@@ -69,6 +69,14 @@ describe('CIDR blocks and sets', () => {
     expect(parseCidr(' 10.0.0.0/8 ', 'x').text).toBe('10.0.0.0/8');
   });
 
+  test('the family of a block: IPv4, IPv4-mapped IPv6 (as IPv4), IPv6', () => {
+    expect(parseCidr('10.0.0.0/8', 'x')).toMatchObject({ family: 'ipv4', text: '10.0.0.0/8' });
+    expect(parseCidr('::ffff:0.0.0.0/96', 'x')).toMatchObject({ family: 'ipv4', text: '0.0.0.0/0' });
+    expect(parseCidr('::fffe:0:0/95', 'x')).toMatchObject({ family: 'ipv6', text: '::fffe:0:0/95' });
+    expect(parseCidr('::/96', 'x')).toMatchObject({ family: 'ipv6', text: '::/96' });
+    expect(parseCidr('2001:db8::/32', 'x')).toMatchObject({ family: 'ipv6' });
+  });
+
   test('a block covers exactly its addresses', () => {
     const c = parseCidr('10.1.0.0/16', 'x');
     expect(c.first).toBe(addr('10.1.0.0'));
@@ -122,6 +130,9 @@ describe('CIDR blocks and sets', () => {
     expect(CidrSet.of(['0.0.0.0/0']).toCidrs()).toEqual(['0.0.0.0/0']);
     expect(CidrSet.of(['::/0']).toCidrs()).toEqual(['::/0']);
     expect(CidrSet.of(['2001:db8::/33', '2001:db8:8000::/33']).toCidrs()).toEqual(['2001:db8::/32']);
+    // Given in reverse order, and with a gap.
+    expect(CidrSet.of(['10.3.0.0/16', '10.2.0.0/16', '10.0.0.0/16']).toCidrs()).toEqual(['10.0.0.0/16', '10.2.0.0/15']);
+    expect(CidrSet.of(['10.0.0.0/16', '10.0.0.0/8']).toCidrs()).toEqual(['10.0.0.0/8']);
   });
 
   test('subtraction leaves the fewest blocks around the hole', () => {
@@ -139,6 +150,21 @@ describe('CIDR blocks and sets', () => {
     expect(rest.contains(addr('10.1.2.3'))).toBe(false);
     expect(rest.contains(addr('10.0.255.255'))).toBe(true);
     expect(rest.contains(addr('10.2.0.0'))).toBe(true);
+  });
+
+  test('subtracting a single address at either end of a range', () => {
+    const ten = CidrSet.of(['10.0.0.0/8']);
+    const noFirst = ten.minus(CidrSet.of(['10.0.0.0/32']));
+    expect(noFirst.contains(addr('10.0.0.0'))).toBe(false);
+    expect(noFirst.contains(addr('10.0.0.1'))).toBe(true);
+    expect(noFirst.contains(addr('10.255.255.255'))).toBe(true);
+    const noLast = ten.minus(CidrSet.of(['10.255.255.255/32']));
+    expect(noLast.contains(addr('10.255.255.255'))).toBe(false);
+    expect(noLast.contains(addr('10.255.255.254'))).toBe(true);
+    expect(noLast.contains(addr('10.0.0.0'))).toBe(true);
+    // Blocks that only touch the range leave it whole.
+    expect(ten.minus(CidrSet.of(['9.255.255.255/32', '11.0.0.0/32'])).toCidrs()).toEqual(['10.0.0.0/8']);
+    expect(noFirst.toCidrs()).toHaveLength(24);
   });
 
   test('subtraction at the ends, of everything, of nothing, and of several holes', () => {
@@ -171,6 +197,8 @@ describe('CIDR blocks and sets', () => {
     expect(a.overlaps(parseCidr('10.255.255.255/32', 'x'))).toBe(true);
     expect(a.overlaps(parseCidr('11.0.0.0/8', 'x'))).toBe(false);
     expect(a.overlaps(parseCidr('9.0.0.0/8', 'x'))).toBe(false);
+    expect(a.overlaps(parseCidr('10.0.0.0/32', 'x'))).toBe(true);
+    expect(a.overlaps(parseCidr('9.255.255.255/32', 'x'))).toBe(false);
   });
 
   test.each([

@@ -12,7 +12,6 @@ export type Address = bigint;
 
 /** `::ffff:0:0`, where IPv4 addresses live in the 128-bit space. */
 const V4_MAPPED = 0xffffn << 32n;
-const V6_MAX = (1n << 128n) - 1n;
 
 /** The 128-bit address of an IPv4 address given as a 32-bit number. */
 export function fromIpv4(value: number | bigint): Address {
@@ -54,7 +53,8 @@ export function parseAddress(text: string): Address | undefined {
 
 /** An address in the notation Squid and people read: IPv4 dotted, IPv6 compressed. */
 export function formatAddress(a: Address): string {
-  if (isIpv4(a)) return ipaddr.fromByteArray(bytesOf(a - V4_MAPPED, 4)).toString();
+  // The low four bytes of an IPv4-mapped address are the IPv4 address.
+  if (isIpv4(a)) return ipaddr.fromByteArray(bytesOf(a, 4)).toString();
   return formatV6(a);
 }
 
@@ -203,17 +203,14 @@ export class CidrSet {
       while (first <= r.last) {
         // The largest aligned block that starts at `first` and ends within the range.
         let size = 0n;
-        while (
-          size < 128n &&
-          (first & ((1n << (size + 1n)) - 1n)) === 0n &&
-          first + (1n << (size + 1n)) - 1n <= r.last
-        ) {
+        // (No block of 2^129 addresses ends within a range, so this stops at /0 at the latest.)
+        while ((first & ((1n << (size + 1n)) - 1n)) === 0n && first + (1n << (size + 1n)) - 1n <= r.last) {
           size++;
         }
-        const v4 = isIpv4(first) && size <= 32n;
+        // An aligned block that starts in the IPv4-mapped space (::ffff:0:0/96) stays inside it.
+        const v4 = isIpv4(first);
         out.push(`${formatAddress(first)}/${Number((v4 ? 32n : 128n) - size)}`);
         first += 1n << size;
-        if (first > V6_MAX) break;
       }
     }
     return out;
