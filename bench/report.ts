@@ -522,7 +522,7 @@ function whatWeTried(rep: BenchReport): string[] {
     '  expressions, allowlist, address checks) a second time, and logs one line per tunnel. The rows',
     '  "chain again on the tunnel request" and "two log lines per tunnel" in the table above undo each change.',
     '- **Reverse DNS lookups of clients** (this version). `client_db off` removes the PTR lookup Squid makes for',
-    "  every new client address (row \"client_db on\" undoes it; in the lab the resolver answers at once, so",
+    '  every new client address (row "client_db on" undoes it; in the lab the resolver answers at once, so',
     '  the row shows the CPU, not the latency an instance would save), and `url_rewrite_extras` sends the refusal',
     "  rewriter nothing (Squid's default `%>A` makes a reverse lookup of the client for every refused request;",
     '  refused requests are not in the new-tunnel mix, so no row measures it).',
