@@ -1,7 +1,6 @@
 /**
- * Times evaluate() in a process of its own and prints the result as JSON. bench/run.ts runs it
- * once against src/ and once against a temporary copy of src/ with a proposed change applied
- * (bench/proposals/), so both are measured the same way.
+ * Times evaluate() in a process of its own and prints the result as JSON; bench/run.ts runs it in
+ * several fresh processes and keeps the best.
  *
  *   ts-node bench/evaluate-child.ts <seconds>
  */

@@ -1,7 +1,7 @@
 import { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { EgressPolicy, SquidConfig } from '../src';
 import { niced } from './nice';
@@ -92,7 +92,7 @@ function stderrOf(child: ChildProcess): () => string {
 
 /** Start a Node.js helper (bench/<script>) inside the lab and wait for its ready file. */
 export async function startHelper(lab: Lab, script: string, args: Record<string, unknown>): Promise<ChildProcess> {
-  const ready = join(lab.dir, `${script}.ready`);
+  const ready = join(lab.dir, `${basename(script)}.ready`);
   const child = lab.spawn(...niced(process.execPath, [join(__dirname, script), JSON.stringify({ ...args, ready })]));
   const err = stderrOf(child);
   await waitFor(

@@ -1,52 +1,13 @@
-import { isIP } from 'node:net';
-import { CidrSet, parseCidr, parseEndpointId } from './private/cidr';
-import { isIpLiteral, normaliseRequestHost, parseDomainEntry } from './private/domain-name';
+import { EgressMode, EgressRule } from './egress-rule';
+import { Address, CidrSet, formatAddress, parseAddress, parseCidr, parseEndpointId } from './private/cidr';
+import { ChainPolicy, ChainRequest, ChainRule, chainRules, decide } from './private/decision-chain';
+import { parseDomainEntry } from './private/domain-name';
 import { DomainSet } from './private/domain-set';
-import { wildcardCoversPublicSuffix } from './private/public-suffix';
-import { LINK_LOCAL, LOCALHOST } from './private/reserved-addresses';
+import { publicSuffixWildcard } from './private/public-suffix';
+import { parseRequestHost } from './private/request-host';
+import { addressSpaces, parseAllowedPrivateCidrs } from './private/reserved-addresses';
 
-/**
- * Whether the policy blocks what it does not allow, or only reports it.
- */
-export enum EgressMode {
-  /** Requests the policy does not allow are denied. */
-  ENFORCE = 'enforce',
-  /**
-   * Every request is allowed, but each one that `ENFORCE` would deny is logged with the rule
-   * that would have denied it, so teams can discover the domains they need before enforcing.
-   *
-   * Localhost and link-local destinations (instance metadata) stay denied even in audit mode.
-   */
-  AUDIT = 'audit',
-}
-
-/**
- * The rule that decided a request. The same names appear in the proxy's access log.
- */
-export enum EgressRule {
-  /** The request passed every rule and its destination is on the allowlist. */
-  ALLOWLISTED = 'allowlisted',
-  /** The client address (from PROXY protocol v2) is not in `sourceCidrs`. */
-  SOURCE_NOT_ALLOWED = 'source-not-allowed',
-  /** The VPC endpoint ID (from PROXY protocol v2) is not in `allowedEndpointIds`. */
-  ENDPOINT_NOT_ALLOWED = 'endpoint-not-allowed',
-  /** The destination port is not allowed for this kind of request. */
-  PORT_NOT_ALLOWED = 'port-not-allowed',
-  /** A plain-HTTP (non-CONNECT) request while `allowPlainHttp` is off. */
-  PLAIN_HTTP_NOT_ALLOWED = 'plain-http-not-allowed',
-  /** The destination is an IP address (dotted, decimal, hex, octal or IPv6), never a host name. */
-  IP_LITERAL = 'ip-literal',
-  /** The destination host name is not on the allowlist. */
-  DESTINATION_NOT_ALLOWED = 'destination-not-allowed',
-  /** The TLS server name (SNI) in the tunnel is not on the allowlist. */
-  SNI_NOT_ALLOWED = 'sni-not-allowed',
-  /** The bytes in a CONNECT tunnel are not a TLS handshake. */
-  NOT_TLS = 'not-tls',
-  /** The destination resolves to a loopback or unspecified address. */
-  TO_LOCALHOST = 'to-localhost',
-  /** The destination resolves to a link-local address (instance metadata, ECS/EKS credentials). */
-  TO_LINK_LOCAL = 'to-link-local',
-}
+export * from './egress-rule';
 
 /**
  * Properties of an {@link EgressPolicy}.
@@ -103,16 +64,49 @@ export interface EgressPolicyProps {
    * @default EgressMode.ENFORCE
    */
   readonly mode?: EgressMode;
+
+  /**
+   * Private and special-purpose networks the proxy may reach (IPv4 and IPv6 CIDR blocks), for
+   * example an on-premises range routed from the provider VPC: `['10.20.0.0/16']`.
+   *
+   * By default the proxy refuses, in every mode, any destination that is, or has a DNS answer in,
+   * private or special-purpose address space: RFC 1918, `100.64.0.0/10`, `198.18.0.0/15`,
+   * `192.0.0.0/24`, the documentation ranges (`192.0.2.0/24`, `198.51.100.0/24`,
+   * `203.0.113.0/24`, `2001:db8::/32`), multicast and reserved ranges, IPv6 unique-local
+   * `fc00::/7`, and the IPv4-mapped, IPv4-compatible and NAT64 forms of these: everything IANA's
+   * special-purpose registries mark as not globally reachable. A consumer then cannot use the
+   * proxy to reach the provider's internal services or networks routed from its VPC, whatever a
+   * DNS answer says (DNS rebinding). Documentation ranges are refused too: nothing public lives
+   * there, and a network that uses them internally is private in practice.
+   *
+   * Each entry must lie inside that space (a public range needs no entry: list its names in
+   * `allowedDomains`). Loopback and link-local addresses (instance metadata) are never
+   * reachable, entry or not. A name is still refused when any of its DNS answers falls outside
+   * the listed ranges. The destination's name must still be on the allowlist.
+   *
+   * @default - none: every private destination is refused
+   */
+  readonly allowedPrivateCidrs?: string[];
 }
 
 /**
  * One request, as the proxy sees it, for {@link EgressPolicy.evaluate}.
+ *
+ * `evaluate()` cannot know what DNS answers at run time. For a host name, give the answers the
+ * proxy would get in `resolvedAddresses` to have the address rules (`to-localhost`,
+ * `to-link-local`, `to-private`) checked; without them only the name is judged. An IP-literal host
+ * is its own address.
  */
 export interface EgressRequest {
-  /** The requested host: the CONNECT authority's host, or the host of a plain-HTTP URL. */
+  /**
+   * The requested host: the CONNECT authority's host, or the host of a plain-HTTP URL. A host name,
+   * or an IP literal in any notation Squid accepts (`192.0.2.1`, `3221225985`, `0xc0000201`,
+   * `[2001:db8::1]`, `::ffff:192.0.2.1`). Trailing dots are removed and case is ignored, as Squid
+   * does; an empty host, whitespace, or two dots in a row are an error.
+   */
   readonly host: string;
   /**
-   * The requested port.
+   * The requested port, 1-65535.
    * @default 443 for CONNECT, 80 otherwise
    */
   readonly port?: number;
@@ -132,8 +126,17 @@ export interface EgressRequest {
    */
   readonly sni?: string;
   /**
-   * The address the host resolves to at the proxy.
-   * @default - not checked
+   * Every address the host name resolves to at the proxy (its A and AAAA answers). The proxy
+   * refuses a name when any answer is loopback, link-local, or private space that
+   * `allowedPrivateCidrs` does not list, so one bad answer among good ones is enough.
+   * Must not differ from the host when the host is an IP literal.
+   * @default - DNS unknown: the address rules are not checked for a host name
+   */
+  readonly resolvedAddresses?: string[];
+  /**
+   * One address the host resolves to; the same as a one-element `resolvedAddresses` (both may be
+   * given, and are then checked together).
+   * @default - DNS unknown
    */
   readonly resolvedAddress?: string;
   /**
@@ -164,8 +167,9 @@ export interface EgressDecision {
  * What the proxy may reach, and from where: validated allowlist, ports, sources and mode.
  *
  * Bad input fails in the constructor with an error that names the value and the rule it broke.
- * {@link evaluate} decides a request in-process exactly as the rendered Squid configuration does,
- * so an allowlist can be unit-tested.
+ * {@link evaluate} decides a request in-process from the same rule table the Squid configuration is
+ * rendered from, so an allowlist can be unit-tested; what it cannot know is DNS at run time (see
+ * {@link EgressRequest}) and the provider VPC's CIDR blocks (a render option).
  *
  * @example
  * const policy = new EgressPolicy({
@@ -184,6 +188,13 @@ export class EgressPolicy {
   public readonly sourceCidrs: string[];
   /** Allowed VPC endpoint IDs; empty means any endpoint. */
   public readonly allowedEndpointIds: string[];
+  /** Private CIDR blocks the proxy may reach, canonical; empty means none. */
+  public readonly allowedPrivateCidrs: string[];
+  /**
+   * The private and special-purpose destinations the proxy refuses: the private space minus
+   * `allowedPrivateCidrs`, as the fewest CIDR blocks (what Squid's `dst` ACL receives).
+   */
+  public readonly deniedPrivateCidrs: string[];
   /** The normalised allowlist in Squid `dstdomain` form (`.name` = name and subdomains). */
   public readonly domains: string[];
   /**
@@ -191,12 +202,15 @@ export class EgressPolicy {
    * (from `*.name` entries).
    */
   public readonly subdomainOnlyNames: string[];
-  /** Soft problems found in the input (dropped duplicates, wildcards over public suffixes, audit mode). */
+  /**
+   * Soft problems found in the input (dropped duplicates, wildcards over private-section public
+   * suffixes, audit mode).
+   */
   public readonly warnings: string[];
 
-  private readonly domainSet: DomainSet;
-  private readonly sources?: CidrSet;
-  private readonly endpoints?: Set<string>;
+  private readonly chain: ChainPolicy;
+  /** The rules of the decision chain this policy has, in order. */
+  private readonly rules: ChainRule[];
 
   /**
    * @param props the allowlist, ports, sources and mode; validated here (bad input throws)
@@ -206,9 +220,8 @@ export class EgressPolicy {
     if (!Object.values(EgressMode).includes(this.mode)) {
       throw new Error(`Invalid mode '${this.mode}': expected one of ${Object.values(EgressMode).join(', ')}`);
     }
-    const domains = props.allowedDomains ?? [];
-    this.domainSet = new DomainSet(domains.map(parseDomainEntry));
-    if (this.mode === EgressMode.ENFORCE && this.domainSet.size === 0) {
+    const domainSet = new DomainSet((props.allowedDomains ?? []).map(parseDomainEntry));
+    if (this.mode === EgressMode.ENFORCE && domainSet.size === 0) {
       throw new Error(
         'Invalid policy: allowedDomains is empty, so enforce mode would deny everything. ' +
           'List the destinations to allow, or use EgressMode.AUDIT to discover them.',
@@ -218,39 +231,63 @@ export class EgressPolicy {
     const ports = props.ports ?? [443];
     if (ports.length === 0) throw new Error('Invalid ports []: give at least one port (the default is [443])');
     for (const p of ports) {
-      if (!Number.isInteger(p) || p < 1 || p > 65535) {
-        throw new Error(`Invalid port ${p}: ports must be whole numbers from 1 to 65535`);
-      }
+      if (!isPort(p)) throw new Error(`Invalid port ${p}: ports must be whole numbers from 1 to 65535`);
     }
     this.ports = [...new Set(ports)].sort((a, b) => a - b);
     this.allowPlainHttp = props.allowPlainHttp ?? false;
 
-    const cidrs = (props.sourceCidrs ?? []).map((c) => parseCidr(c, 'source CIDR'));
-    this.sourceCidrs = [...new Set(cidrs.map((c) => c.text))];
-    this.sources = cidrs.length > 0 ? new CidrSet(cidrs) : undefined;
     if (props.sourceCidrs !== undefined && props.sourceCidrs.length === 0) {
       throw new Error('Invalid sourceCidrs []: an empty list would deny every client; omit it to allow any source');
     }
+    const cidrs = (props.sourceCidrs ?? []).map((c) => parseCidr(c, 'source CIDR'));
+    this.sourceCidrs = [...new Set(cidrs.map((c) => c.text))];
 
-    const ids = (props.allowedEndpointIds ?? []).map(parseEndpointId);
-    if (props.allowedEndpointIds !== undefined && ids.length === 0) {
+    if (props.allowedEndpointIds !== undefined && props.allowedEndpointIds.length === 0) {
       throw new Error(
         'Invalid allowedEndpointIds []: an empty list would deny every client; omit it to allow any endpoint',
       );
     }
+    const ids = (props.allowedEndpointIds ?? []).map(parseEndpointId);
     this.allowedEndpointIds = [...new Set(ids)].sort();
-    this.endpoints = ids.length > 0 ? new Set(ids) : undefined;
 
-    this.domains = this.domainSet.squidEntries();
-    this.subdomainOnlyNames = this.domainSet.subdomainOnlyApexes();
+    const spaces = addressSpaces();
+    const allowedPrivate = parseAllowedPrivateCidrs(props.allowedPrivateCidrs ?? [], spaces);
+    this.allowedPrivateCidrs = allowedPrivate.toCidrs();
+    const deniedPrivate = spaces.private.minus(allowedPrivate);
+    this.deniedPrivateCidrs = deniedPrivate.toCidrs();
 
-    const warnings = [...this.domainSet.dropped];
-    for (const name of this.domainSet.wildcardNames()) {
-      if (wildcardCoversPublicSuffix(name)) {
+    this.domains = domainSet.squidEntries();
+    this.subdomainOnlyNames = domainSet.subdomainOnlyApexes();
+    this.chain = {
+      audit: this.mode === EgressMode.AUDIT,
+      ports: this.ports,
+      allowPlainHttp: this.allowPlainHttp,
+      sources: cidrs.length > 0 ? new CidrSet(cidrs) : undefined,
+      endpoints: ids.length > 0 ? new Set(ids) : undefined,
+      domains: domainSet,
+      localhost: spaces.localhost,
+      linkLocal: spaces.linkLocal,
+      deniedPrivate,
+    };
+    const chain = this.chain;
+    this.rules = chainRules().filter((rule) => rule.present(chain));
+
+    const warnings = [...domainSet.dropped];
+    for (const name of domainSet.wildcardNames()) {
+      const suffix = publicSuffixWildcard(name);
+      if (suffix?.section === 'icann') {
+        throw new Error(
+          `Invalid allowed domain '${domainSet.wildcardInput(name)}': the wildcard covers the public suffix '${suffix.suffix}' ` +
+            '(ICANN section of the Public Suffix List), where anyone can register a name and receive data through the proxy. ' +
+            'List exact host names or a wildcard under a domain you control.',
+        );
+      }
+      if (suffix?.section === 'private') {
         warnings.push(
-          `The wildcard '.${name}' covers a public suffix: anyone can register a name under it ` +
-            '(for example an S3 bucket or an EC2 public host name under .amazonaws.com) and receive data ' +
-            'through the proxy. List exact host names instead (AwsEndpoints.hostnames builds them for AWS services).',
+          `The wildcard '${domainSet.wildcardInput(name)}' covers the public suffix '${suffix.suffix}' (private section of the ` +
+            'Public Suffix List): anyone can get a name under it (for example an S3 bucket or an EC2 public host name under ' +
+            '.amazonaws.com) and receive data through the proxy. List exact host names instead: AwsEndpoints.hostnames builds ' +
+            'them for AWS services, with s3Buckets and ecrAccountIds for the narrower S3 and ECR names.',
         );
       }
     }
@@ -263,63 +300,77 @@ export class EgressPolicy {
   }
 
   /**
-   * Decide a request the way the proxy would.
+   * Decide a request the way the proxy would: the rules of the decision chain in order, the first
+   * that denies decides (in audit mode policy rules only mark the request; guardrails deny).
+   * Malformed input (an empty host, a port outside 1-65535, an address that is not one) throws an
+   * error that names the field.
    */
   public evaluate(request: EgressRequest): EgressDecision {
-    const audit = this.mode === EgressMode.AUDIT;
-    const method = (request.method ?? 'CONNECT').toUpperCase();
-    const connect = method === 'CONNECT';
-    const port = request.port ?? (connect ? 443 : 80);
-    const host = normaliseRequestHost(request.host);
-
-    // Hard denies hold in every mode; in audit mode they are checked first.
-    const hard = (): EgressRule | undefined => {
-      const addr = request.resolvedAddress;
-      if (addr === undefined || isIP(addr) === 0) return undefined;
-      if (LOCALHOST.contains(addr)) return EgressRule.TO_LOCALHOST;
-      if (LINK_LOCAL.contains(addr)) return EgressRule.TO_LINK_LOCAL;
-      return undefined;
-    };
-    const policyRule = (): EgressRule | undefined => {
-      if (this.sources && !(request.sourceAddress && this.sources.contains(request.sourceAddress))) {
-        return EgressRule.SOURCE_NOT_ALLOWED;
-      }
-      if (this.endpoints && !(request.endpointId && this.endpoints.has(request.endpointId))) {
-        return EgressRule.ENDPOINT_NOT_ALLOWED;
-      }
-      if (connect) {
-        if (!this.ports.includes(port)) return EgressRule.PORT_NOT_ALLOWED;
-      } else {
-        if (!this.allowPlainHttp) return EgressRule.PLAIN_HTTP_NOT_ALLOWED;
-        if (port !== 80) return EgressRule.PORT_NOT_ALLOWED;
-      }
-      if (host === undefined) return EgressRule.DESTINATION_NOT_ALLOWED;
-      if (isIpLiteral(host)) return EgressRule.IP_LITERAL;
-      if (!this.domainSet.matches(host)) return EgressRule.DESTINATION_NOT_ALLOWED;
-      return undefined;
-    };
-    const tunnelRule = (): EgressRule | undefined => {
-      if (!connect) return undefined;
-      if (request.tls === false) return EgressRule.NOT_TLS;
-      if (request.sni !== undefined) {
-        // RFC 6066: an SNI host name has no trailing dot; one that does is not normalised.
-        const sni = request.sni.toLowerCase();
-        if (sni.endsWith('.') || isIpLiteral(sni) || !this.domainSet.matches(sni)) return EgressRule.SNI_NOT_ALLOWED;
-      }
-      return undefined;
-    };
-
-    if (audit) {
-      const h = hard();
-      if (h) return { allowed: false, rule: h, audited: false };
-      const would = policyRule() ?? tunnelRule();
-      return would
-        ? { allowed: true, rule: would, audited: true }
-        : { allowed: true, rule: EgressRule.ALLOWLISTED, audited: false };
-    }
-    const denied = policyRule() ?? hard() ?? tunnelRule();
-    return denied
-      ? { allowed: false, rule: denied, audited: false }
-      : { allowed: true, rule: EgressRule.ALLOWLISTED, audited: false };
+    return decide(this.chain, this.rules, this.readRequest(request));
   }
+
+  /**
+   * The decision chain's view of this policy, with render-time facts added.
+   * @internal
+   */
+  public _chainPolicy(providerVpc?: CidrSet): ChainPolicy {
+    return providerVpc ? { ...this.chain, providerVpc } : this.chain;
+  }
+
+  private readRequest(request: EgressRequest): ChainRequest {
+    const method = request.method ?? 'CONNECT';
+    const connect =
+      method === 'CONNECT' ||
+      (METHOD.test(method)
+        ? method.toUpperCase() === 'CONNECT'
+        : badRequest('method', method, 'expected an HTTP method such as CONNECT or GET'));
+    const port = request.port ?? (connect ? 443 : 80);
+    if (!isPort(port)) badRequest('port', port, 'ports are whole numbers from 1 to 65535');
+    const host = parseRequestHost(request.host);
+    let addresses: Address[] = [];
+    if (request.resolvedAddresses !== undefined) {
+      addresses = request.resolvedAddresses.map((a) => requestAddress('resolvedAddresses entry', a));
+    }
+    if (request.resolvedAddress !== undefined) {
+      addresses.push(requestAddress('resolvedAddress', request.resolvedAddress));
+    }
+    if (host.kind === 'ip') {
+      for (const a of addresses) {
+        if (a !== host.address) {
+          badRequest(
+            'resolvedAddresses',
+            formatAddress(a),
+            `the host '${request.host}' is an IP literal: it is its own address`,
+          );
+        }
+      }
+      addresses = [host.address];
+    }
+    const source =
+      request.sourceAddress === undefined ? undefined : requestAddress('sourceAddress', request.sourceAddress);
+    return {
+      connect,
+      port,
+      host,
+      addresses,
+      tls: request.tls ?? true,
+      sni: request.sni,
+      source,
+      endpointId: request.endpointId,
+    };
+  }
+}
+
+const METHOD = /^[A-Za-z]+$/;
+
+function badRequest(field: string, value: unknown, rule: string): never {
+  throw new Error(`Invalid request ${field} ${JSON.stringify(value)}: ${rule}`);
+}
+
+function requestAddress(field: string, text: string): Address {
+  return parseAddress(text) ?? badRequest(field, text, 'not an IPv4 or IPv6 address');
+}
+
+function isPort(p: number): boolean {
+  return Number.isInteger(p) && p >= 1 && p <= 65535;
 }

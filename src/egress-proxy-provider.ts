@@ -577,6 +577,7 @@ function renderSquid(
     maxFileDescriptors: sizing.maxFileDescriptors,
     dnsNameservers: settings.dnsServers,
     proxyProtocolSources: ppv2?.cidrs,
+    providerVpcCidrs: providerVpcCidrs(props.vpc),
     configDirectory: SQUID_CONFIG_DIR,
     logDirectory: SQUID_LOG_DIR,
     pidFile: SQUID_PID_FILE,
@@ -585,4 +586,17 @@ function renderSquid(
   return {
     squidFiles: squid.files.map((f) => ({ ...f, content: ppv2 ? ppv2.substitute(f.content) : f.content })),
   };
+}
+
+/**
+ * The provider VPC's CIDR block, refused as a destination in every mode (the fleet, its load
+ * balancer and the provider's own services live there), or none for an imported VPC that does not
+ * know it.
+ */
+function providerVpcCidrs(vpc: ec2.IVpc): string[] | undefined {
+  try {
+    return [vpc.vpcCidrBlock];
+  } catch {
+    return undefined;
+  }
 }

@@ -1,8 +1,7 @@
-import { Duration } from 'aws-cdk-lib';
-import { EgressMode, EgressPolicy, EgressRule } from './egress-policy';
-import { parseCidr } from './private/cidr';
-import { LINK_LOCAL, LOCALHOST } from './private/reserved-addresses';
-import { IP_LITERAL_SQUID_REGEXES } from './private/squid-rules';
+import { Duration, Token } from 'aws-cdk-lib';
+import { EgressPolicy } from './egress-policy';
+import { CidrSet, parseCidr } from './private/cidr';
+import { renderChain } from './private/squid-rules';
 
 /**
  * Where and how the rendered Squid configuration runs. Every path is an option, so the very
@@ -77,6 +76,17 @@ export interface SquidRenderOptions {
    * @default Duration.seconds(30)
    */
   readonly shutdownLifetime?: Duration;
+  /**
+   * The provider VPC's own CIDR blocks (IPv4 and IPv6). Destinations in them are refused in every
+   * mode (rule `to-provider-vpc`), even inside `allowedPrivateCidrs`: the VPC holds the proxy
+   * fleet, its load balancer and the provider's own services. This matters most for a VPC whose
+   * CIDR is not RFC 1918 space (private space is refused anyway). Literal CIDR blocks, or
+   * CloudFormation tokens such as a VPC's `vpcCidrBlock` (written into `squid.conf` at deploy
+   * time). `EgressPolicy.evaluate()` does not know these blocks.
+   *
+   * @default - no VPC-specific rule (private space is refused by the policy's `to-private` rule)
+   */
+  readonly providerVpcCidrs?: string[];
 }
 
 /**
@@ -136,6 +146,8 @@ export class SquidConfig {
   private readonly vcpus: number;
   private readonly dir: string;
   private readonly logDir: string;
+  private readonly providerVpcCidrs?: string[];
+  private readonly providerVpc?: CidrSet;
 
   private constructor(
     private readonly policy: EgressPolicy,
@@ -156,6 +168,13 @@ export class SquidConfig {
         throw new Error(`Invalid path '${p}': render paths must be absolute and contain no whitespace or quotes`);
       }
     }
+    const vpc = options.providerVpcCidrs;
+    if (vpc !== undefined) {
+      if (vpc.length === 0) throw new Error('Invalid providerVpcCidrs []: give the VPC CIDR blocks, or omit it');
+      const literal = vpc.filter((c) => !Token.isUnresolved(c)).map((c) => parseCidr(c, 'providerVpcCidrs entry'));
+      this.providerVpcCidrs = [...literal.map((c) => c.text), ...vpc.filter((c) => Token.isUnresolved(c))];
+      this.providerVpc = new CidrSet(literal);
+    }
     const ppv2 = options.proxyProtocolSources;
     if (ppv2 !== undefined && ppv2.length === 0) {
       throw new Error('Invalid proxyProtocolSources []: give the NLB subnets, or omit it to turn PROXY protocol off');
@@ -171,7 +190,6 @@ export class SquidConfig {
   private build(): SquidConfiguration {
     const p = this.policy;
     const o = this.options;
-    const audit = p.mode === EgressMode.AUDIT;
     const files: SquidConfigFile[] = [];
     const file = (name: string, lines: string[], mode = '000644'): string => {
       const path = `${this.dir}/${name}`;
@@ -200,7 +218,6 @@ export class SquidConfig {
       : `${this.port}`;
 
     const c: string[] = [];
-    const rule = (r: EgressRule) => `egress_rule_${r.replace(/-/g, '_')}`;
 
     c.push(
       '# Rendered by cdk-private-egress-proxy. Do not edit: change the EgressPolicy instead.',
@@ -219,95 +236,43 @@ export class SquidConfig {
       );
     }
 
-    c.push('', '## ACLs');
-    c.push('acl CONNECT method CONNECT');
-    for (const r of Object.values(EgressRule)) c.push(`acl ${rule(r)} annotate_transaction egress_rule=${r}`);
-    if (audit) c.push('acl egress_audit annotate_transaction egress_audit=would-deny');
-    c.push('acl egress_refuse annotate_transaction egress_refused=yes', 'acl egress_refused note egress_refused yes');
-    c.push(
-      `acl egress_tls_ports port ${p.ports.join(' ')}`,
-      `acl egress_allowed_domains dstdomain -n "${domainsFile}"`,
-      `acl egress_allowed_sni ssl::server_name "${domainsFile}"`,
-      `acl egress_ip_literal dstdom_regex -n -i ${IP_LITERAL_SQUID_REGEXES.join(' ')}`,
-      `acl egress_to_localhost dst ${LOCALHOST.cidrs.map((x) => x.text).join(' ')}`,
-      `acl egress_to_link_local dst ${LINK_LOCAL.cidrs.map((x) => x.text).join(' ')}`,
-      'acl egress_step1 at_step SslBump1',
-    );
-    if (p.allowPlainHttp) c.push('acl egress_plain_ports port 80');
-    if (apexFile) {
-      c.push(
-        `acl egress_subdomain_only_names dstdomain -n "${apexFile}"`,
-        `acl egress_subdomain_only_sni ssl::server_name "${apexFile}"`,
-      );
-    }
-    if (p.sourceCidrs.length > 0) c.push(`acl egress_sources src ${p.sourceCidrs.join(' ')}`);
-    if (p.allowedEndpointIds.length > 0) {
-      const ids = file('egress-endpoint-ids.txt', p.allowedEndpointIds);
+    const identity = o.proxyProtocolSources !== undefined;
+    const chain = renderChain(p._chainPolicy(this.providerVpc), {
+      allowedDomains: domainsFile,
+      subdomainOnlyNames: apexFile,
+      providerVpcCidrs: this.providerVpcCidrs,
+      identity,
+    });
+    c.push('', '## ACLs', ...chain.acls);
+    if (identity) {
+      const ids = p.allowedEndpointIds.length > 0 ? file('egress-endpoint-ids.txt', p.allowedEndpointIds) : undefined;
       const helper = file('egress-endpoint-acl', ENDPOINT_HELPER.split('\n'), '000755');
       c.push(
-        '# The VPC endpoint ID arrives in PROXY protocol v2 TLV 0xEA (234); a helper checks it against the list.',
-        `external_acl_type egress_endpoint_check ttl=300 negative_ttl=300 children-startup=1 children-max=4 %proxy_protocol::>h{234} ${helper} ${ids}`,
-        'acl egress_endpoints external egress_endpoint_check',
+        '# The VPC endpoint ID arrives in PROXY protocol v2 TLV 0xEA (234) as %01vpce-...; a helper reads it, adds it',
+        '# to the transaction as the note endpoint=vpce-... (logged), and answers OK when it may use the proxy.',
+        `external_acl_type egress_identity ttl=300 negative_ttl=300 children-startup=1 children-max=4 %proxy_protocol::>h{234} ${helper}${ids ? ` ${ids}` : ''}`,
+        'acl egress_endpoint external egress_identity',
       );
     }
-
-    // The decision chain, in order; the first entry whose ACLs all match decides.
-    interface Entry {
-      readonly acls: string;
-      readonly rule: EgressRule;
-      readonly on: 'all' | 'connect' | 'plain';
-      /** Denied in every mode (never opened by audit). */
-      readonly hard?: boolean;
-    }
-    const hard: Entry[] = [
-      { acls: 'egress_to_localhost', rule: EgressRule.TO_LOCALHOST, on: 'all', hard: true },
-      { acls: 'egress_to_link_local', rule: EgressRule.TO_LINK_LOCAL, on: 'all', hard: true },
-    ];
-    const chain: Entry[] = [];
-    if (audit) chain.push(...hard); // audit: hard denials first, everything else is only annotated
-    if (p.sourceCidrs.length > 0) {
-      chain.push({ acls: '!egress_sources', rule: EgressRule.SOURCE_NOT_ALLOWED, on: 'all' });
-    }
-    if (p.allowedEndpointIds.length > 0) {
-      chain.push({ acls: '!egress_endpoints', rule: EgressRule.ENDPOINT_NOT_ALLOWED, on: 'all' });
-    }
-    chain.push({ acls: '!egress_tls_ports', rule: EgressRule.PORT_NOT_ALLOWED, on: 'connect' });
-    if (p.allowPlainHttp) chain.push({ acls: '!egress_plain_ports', rule: EgressRule.PORT_NOT_ALLOWED, on: 'plain' });
-    else chain.push({ acls: 'all', rule: EgressRule.PLAIN_HTTP_NOT_ALLOWED, on: 'plain' });
-    chain.push({ acls: 'egress_ip_literal', rule: EgressRule.IP_LITERAL, on: 'all' });
-    if (apexFile) {
-      chain.push({ acls: 'egress_subdomain_only_names', rule: EgressRule.DESTINATION_NOT_ALLOWED, on: 'all' });
-    }
-    chain.push({ acls: '!egress_allowed_domains', rule: EgressRule.DESTINATION_NOT_ALLOWED, on: 'all' });
-    if (!audit) chain.push(...hard); // enforce: after the allowlist, so denied names are never resolved
 
     c.push(
       '',
-      '## Access rules: first match wins; anything not allowed explicitly is denied.',
+      '## Access rules, rendered from the decision chain: first match wins; anything not allowed explicitly is denied.',
+      '# In audit mode a policy rule only marks the request (egress_pending) and the chain goes on: guardrails still deny.',
       '# A CONNECT that http_access denies is bumped by Squid to show the error inside TLS (clients then',
       '# report a certificate error). So a CONNECT the policy refuses is marked here instead, sent to a',
       '# rewriter that redirects it (redirected CONNECTs are never bumped), and its reply is replaced by',
       '# a plain "403 Forbidden" naming the rule (http_reply_access). ssl_bump terminates any marked',
       '# CONNECT that still arrives at TLS, so the policy fails closed if the rewriter is unavailable.',
-      'http_access deny manager',
+      ...chain.httpAccess,
     );
-    for (const e of chain) {
-      if (audit && !e.hard) {
-        const scope = e.on === 'connect' ? 'CONNECT ' : e.on === 'plain' ? '!CONNECT ' : '';
-        c.push(`http_access allow ${scope}${e.acls} ${rule(e.rule)} egress_audit`);
-        continue;
-      }
-      if (e.on !== 'connect') c.push(`http_access deny !CONNECT ${e.acls} ${rule(e.rule)}`);
-      if (e.on !== 'plain') c.push(`http_access allow CONNECT ${e.acls} ${rule(e.rule)} egress_refuse`);
-    }
-    c.push(`http_access allow egress_allowed_domains ${rule(EgressRule.ALLOWLISTED)}`);
-    if (audit) c.push(`http_access allow all ${rule(EgressRule.DESTINATION_NOT_ALLOWED)} egress_audit`);
-    c.push('http_access deny all');
 
     const rewriter = file('egress-refuse-rewriter', REFUSE_REWRITER.split('\n'), '000755');
     c.push(
       `url_rewrite_program ${rewriter}`,
       'url_rewrite_children 4 startup=1 idle=1',
+      '# The rewriter reads nothing but the line break: no extras (the default sends %>A, a reverse DNS lookup of the client).',
+      'url_rewrite_extras "-"',
       'url_rewrite_access allow egress_refused',
       'url_rewrite_access deny all',
       'http_reply_access deny egress_refused',
@@ -318,35 +283,27 @@ export class SquidConfig {
     c.push(
       '',
       '## TLS: peek at the client hello, splice (never decrypt) allowlisted server names, terminate the rest.',
-    );
-    c.push('ssl_bump terminate egress_refused', 'ssl_bump peek egress_step1');
-    if (apexFile) {
-      c.push(
-        audit
-          ? `ssl_bump splice egress_subdomain_only_sni ${rule(EgressRule.SNI_NOT_ALLOWED)} egress_audit`
-          : `ssl_bump terminate egress_subdomain_only_sni ${rule(EgressRule.SNI_NOT_ALLOWED)}`,
-      );
-    }
-    c.push('ssl_bump splice egress_allowed_sni');
-    c.push(
-      audit
-        ? `ssl_bump splice all ${rule(EgressRule.SNI_NOT_ALLOWED)} egress_audit`
-        : `ssl_bump terminate all ${rule(EgressRule.SNI_NOT_ALLOWED)}`,
-    );
-    c.push(
+      ...chain.sslBump,
       '# Bytes in a tunnel that are not TLS get an error and never reach the destination.',
-      audit
-        ? `on_unsupported_protocol tunnel all ${rule(EgressRule.NOT_TLS)} egress_audit`
-        : `on_unsupported_protocol respond all ${rule(EgressRule.NOT_TLS)}`,
+      ...chain.onUnsupportedProtocol,
     );
 
+    const format = (method: string, status: string) =>
+      `%{%Y-%m-%dT%H:%M:%S}tg.%03tuZ client=%>a endpoint=%{endpoint}note method=${method} dest=%>rd:%>rP sni=%ssl::>sni ` +
+      `status=${status} rule=%{egress_rule}note audit=%{egress_audit}note bytes_out=%>st bytes_in=%<st duration_ms=%tr`;
     c.push(
       '',
-      '## Logs: one line per request with the client (from PROXY protocol), endpoint ID, SNI, decision and bytes.',
-      'logformat egress %{%Y-%m-%dT%H:%M:%S}tl.%03tuZ client=%>a endpoint=%proxy_protocol::>h{234} method=%rm dest=%>rd:%>rP sni=%ssl::>sni status=%Ss/%03>Hs rule=%{egress_rule}note audit=%{egress_audit}note bytes_out=%>st bytes_in=%<st duration_ms=%tr',
+      '## Logs: one line per request or tunnel: client (from PROXY protocol), endpoint ID, destination, SNI, result,',
+      '## the rule that decided, the audit mark, bytes and duration.',
+      `logformat egress ${format('%rm', '%Ss/%03>Hs')}`,
+      '# A tunnel is logged once, under the request Squid makes for it after the TLS peek (the CONNECT itself,',
+      '# answered 200 before the peek, is not logged). Its status is the 200 the client got: Squid 5 records',
+      '# 500 for a healthy tunnel whose server closed first.',
+      `logformat egress_tunnel ${format('CONNECT', '%Ss/200')}`,
       '# Connections that end before a request (NLB health checks with a PROXY LOCAL header) are not logged.',
       'acl egress_has_request has request',
-      `access_log stdio:${accessLog} egress egress_has_request`,
+      `access_log stdio:${accessLog} egress_tunnel egress_has_request egress_tunnel !egress_handed_off`,
+      `access_log stdio:${accessLog} egress egress_has_request !egress_tunnel`,
       `cache_log ${cacheLog}`,
       'logfile_rotate 0',
       '',
@@ -360,6 +317,8 @@ export class SquidConfig {
       'forwarded_for delete',
       'httpd_suppress_version_string on',
       'visible_hostname egress-proxy',
+      '# No per-client statistics: they cost a reverse DNS lookup of every new client address.',
+      'client_db off',
       `shutdown_lifetime ${Math.round((o.shutdownLifetime ?? Duration.seconds(30)).toSeconds())} seconds`,
       `pid_filename ${o.pidFile ?? '/run/squid.pid'}`,
       `coredump_dir ${this.logDir}`,
@@ -394,18 +353,26 @@ while IFS= read -r _; do
 done`;
 
 /**
- * The endpoint-ID helper: Squid sends the URL-encoded TLV 0xEA value (`%01vpce-…`, the subtype
- * byte then the ID); the helper answers OK when the ID is on the list.
+ * The endpoint-identity helper: Squid sends the URL-encoded TLV 0xEA value (`%01vpce-…`, the
+ * subtype byte then the ID, or `-` without one); the helper returns the bare ID as the note
+ * `endpoint` and answers OK when the ID is on the list given as $1 (any ID when there is no list).
  */
 const ENDPOINT_HELPER = `#!/bin/bash
-# Squid external ACL helper: allow VPC endpoint IDs listed in the file given as $1.
+# Squid external ACL helper: the VPC endpoint ID from PROXY protocol v2, and whether it is listed in $1.
 set -u
 declare -A allowed=()
-while IFS= read -r id || [ -n "$id" ]; do
-  [ -n "$id" ] && allowed["$id"]=1
-done < "$1"
+if [ $# -gt 0 ]; then
+  while IFS= read -r id || [ -n "$id" ]; do
+    [ -n "$id" ] && allowed["$id"]=1
+  done < "$1"
+fi
 while IFS= read -r line; do
   value=\${line%% *}
   value=\${value#%01}
-  if [ -n "$value" ] && [ -n "\${allowed[$value]:-}" ]; then echo OK; else echo ERR; fi
+  [[ "$value" =~ ^vpce-[0-9a-f]+$ ]] || value=-
+  if [ $# -eq 0 ] || { [ "$value" != - ] && [ -n "\${allowed[$value]:-}" ]; }; then
+    echo "OK endpoint=$value"
+  else
+    echo "ERR endpoint=$value"
+  fi
 done`;

@@ -58,12 +58,16 @@ function filesOf(template: Template, config: string): Record<string, any> {
   return initOf(template)[config].files;
 }
 
-/** The content of a file the init writes, as a plain string (it must have no tokens). */
+/**
+ * The content of a file the init writes, as a string. A deploy-time value (squid.conf holds the
+ * provider VPC's CIDR block, an Fn::GetAtt) appears as its CloudFormation JSON.
+ */
 function contentOf(template: Template, config: string, path: string): string {
   const file = filesOf(template, config)[path];
   expect(file).toBeDefined();
-  expect(typeof file.content).toBe('string');
-  return file.content;
+  if (typeof file.content === 'string') return file.content;
+  const [separator, parts] = file.content['Fn::Join'];
+  return parts.map((p: unknown) => (typeof p === 'string' ? p : JSON.stringify(p))).join(separator);
 }
 
 /** The error message of a construction (fails the test if it does not throw). */
@@ -171,7 +175,7 @@ describe('launch template and instances', () => {
 
 describe('CloudFormation::Init', () => {
   test('the staged files are exactly what SquidConfig renders, with PROXY protocol trusted from the load balancer subnets', () => {
-    const { template, vpc } = synth();
+    const { template, vpc, stack } = synth();
     const cidrs = vpc.privateSubnets.map((s) => s.ipv4CidrBlock);
     const expected = SquidConfig.render(new EgressPolicy({ allowedDomains: DOMAINS }), {
       port: 3128,
@@ -182,15 +186,23 @@ describe('CloudFormation::Init', () => {
       logDirectory: '/var/log/squid',
       pidFile: '/run/squid.pid',
       shutdownLifetime: Duration.seconds(60),
+      providerVpcCidrs: [vpc.vpcCidrBlock],
     });
     for (const f of expected.files) {
       expect(filesOf(template, 'stage')[`${STAGE}${f.path}`]).toEqual(
-        expect.objectContaining({ content: f.content, mode: f.mode, owner: 'root', group: 'root' }),
+        expect.objectContaining({ content: stack.resolve(f.content), mode: f.mode, owner: 'root', group: 'root' }),
       );
     }
     expect(contentOf(template, 'stage', `${STAGE}/etc/squid/squid.conf`)).toContain(
       `acl egress_ppv2_peers src ${cidrs.join(' ')}\nproxy_protocol_access allow egress_ppv2_peers\nproxy_protocol_access deny all`,
     );
+  });
+
+  test("squid.conf refuses the provider VPC's own CIDR block as a destination, resolved at deployment", () => {
+    const { template, vpc, stack } = synth();
+    const conf = contentOf(template, 'stage', `${STAGE}/etc/squid/squid.conf`);
+    expect(conf).toContain(`acl egress_to_provider_vpc dst ${JSON.stringify(stack.resolve(vpc.vpcCidrBlock))}`);
+    expect(conf).toMatch(/http_access .*egress_to_provider_vpc/);
   });
 
   test('the staged allowlist holds the policy domains', () => {
@@ -687,7 +699,9 @@ describe('load balancer', () => {
     expect(at).toBeGreaterThan(0);
     expect(join[at - 1]).toMatch(/acl egress_ppv2_peers src $/);
     expect(join[at + 1]).toMatch(/^ 10\.9\.64\.0\/18\n/);
-    expect(JSON.stringify(conf)).not.toContain('192.0.2.');
+    // No placeholder address in the PROXY protocol trust (the policy's denied ranges list 192.0.2.0/24).
+    expect(join[at + 1].split('\n')[0]).not.toContain('192.0.2.');
+    expect(join[at - 1]).not.toContain('192.0.2.');
   });
 });
 

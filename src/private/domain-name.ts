@@ -94,23 +94,3 @@ export function parseDomainEntry(raw: string): DomainEntry {
   }
   return { input, name, kind };
 }
-
-/**
- * Normalise a requested host the way the proxy compares it: lower case, one trailing dot removed.
- * Returns undefined for a host that can never match an allowlist entry.
- */
-export function normaliseRequestHost(host: string): string | undefined {
-  let h = host.toLowerCase();
-  if (h.endsWith('.')) h = h.slice(0, -1);
-  if (h.length === 0 || h.length > 253) return undefined;
-  return h;
-}
-
-/** The proper ancestors of a name: `a.b.c` → `b.c`, `c`. */
-export function* ancestors(name: string): Generator<string> {
-  let i = name.indexOf('.');
-  while (i !== -1) {
-    yield name.slice(i + 1);
-    i = name.indexOf('.', i + 1);
-  }
-}

@@ -1,4 +1,4 @@
-import { ancestors, DomainEntry, MatchKind } from './domain-name';
+import { DomainEntry, MatchKind } from './domain-name';
 
 interface Flags {
   apex: boolean;
@@ -13,6 +13,7 @@ export class DomainSet {
   /** Messages about entries that were dropped as duplicates or already covered. */
   public readonly dropped: string[] = [];
   private readonly flags = new Map<string, Flags>();
+  private readonly byName: Map<string, DomainEntry[]>;
 
   constructor(entries: DomainEntry[]) {
     const seen = new Map<string, string>();
@@ -33,7 +34,8 @@ export class DomainSet {
       if (e.kind !== MatchKind.EXACT) f.subdomains = true;
       this.flags.set(e.name, f);
     }
-    const wildcardInput = (name: string) => byName.get(name)!.find((e) => e.kind !== MatchKind.EXACT)!.input;
+    this.byName = byName;
+    const wildcardInput = (name: string) => this.wildcardInput(name);
     // Drop what an ancestor's wildcard already covers.
     for (const name of [...this.flags.keys()]) {
       const cover = this.coveringAncestor(name);
@@ -83,13 +85,34 @@ export class DomainSet {
     return out.sort();
   }
 
+  /** The entry as the user wrote it (`*.example.com`, `.Example.com`) that allows `name`'s subdomains. */
+  public wildcardInput(name: string): string {
+    return this.byName.get(name)!.find((e) => e.kind !== MatchKind.EXACT)!.input;
+  }
+
+  /** True when some `*.name` entry allows a name's subdomains but not the name. */
+  public get hasSubdomainOnlyApexes(): boolean {
+    for (const f of this.flags.values()) if (f.subdomains && !f.apex) return true;
+    return false;
+  }
+
+  /** True when `name` is the apex of a `*.name` entry, which allows its subdomains only. */
+  public isSubdomainOnlyApex(name: string): boolean {
+    const f = this.flags.get(name);
+    return f !== undefined && f.subdomains && !f.apex;
+  }
+
   /** Names allowed together with their subdomains. */
   public wildcardNames(): string[] {
     return [...this.flags].filter(([, f]) => f.subdomains).map(([n]) => n);
   }
 
+  /** The nearest proper ancestor of `name` whose subdomains are allowed (`a.b.c` looks at `b.c`, then `c`). */
   private coveringAncestor(name: string): string | undefined {
-    for (const a of ancestors(name)) if (this.flags.get(a)?.subdomains) return a;
+    for (let i = name.indexOf('.'); i !== -1; i = name.indexOf('.', i + 1)) {
+      const ancestor = name.slice(i + 1);
+      if (this.flags.get(ancestor)?.subdomains) return ancestor;
+    }
     return undefined;
   }
 }

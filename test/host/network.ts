@@ -8,9 +8,10 @@ import { ChildProcess, execFileSync, spawn, SpawnOptions } from 'node:child_proc
  *   process by a veth pair: this process's side has {@link clientAddress}, an address in the
  *   load balancer's subnet {@link loadBalancerSubnet}, so what it sends arrives as the NLB's
  *   traffic would (the rendered configuration accepts PROXY protocol only from there).
- * - `upstream` holds the destinations, on its loopback, at documentation addresses
- *   ({@link upstreamAddresses}, 198.51.100.0/24 and 203.0.113.0/24): the box routes them over a
- *   second veth pair; nothing else routes them anywhere.
+ * - `upstream` holds the destinations, on its loopback, at AS112 sink addresses
+ *   ({@link upstreamAddresses}, 192.31.196.0/24 and 192.175.48.0/24: globally reachable space, so
+ *   the policy's private-destination rule lets them through, and no one else's hosts): the box
+ *   routes them over a second veth pair; nothing else routes them anywhere.
  *
  * Neither namespace has a default route: before anything is sent, {@link create} checks that the
  * box can reach no address outside them (169.254.169.254 and 192.0.2.1 are unreachable) and that
@@ -36,7 +37,7 @@ export class HostNetwork {
   /** A second load balancer subnet, in the other Availability Zone. */
   public readonly otherLoadBalancerSubnet: string;
   /** Destination addresses, on the upstream namespace's loopback. */
-  public readonly upstreamAddresses = ['198.51.100.10', '198.51.100.11', '203.0.113.10'];
+  public readonly upstreamAddresses = ['192.31.196.10', '192.31.196.11', '192.175.48.10'];
   private readonly hostVeth: string;
   private readonly boxUpstreamAddress: string;
   private readonly upstreamLinkAddress: string;
@@ -135,7 +136,7 @@ export class HostNetwork {
     inUpstream('ip', 'addr', 'add', `${this.upstreamLinkAddress}/30`, 'dev', 'up0');
     inUpstream('ip', 'link', 'set', 'up0', 'up');
     for (const a of this.upstreamAddresses) inUpstream('ip', 'addr', 'add', `${a}/32`, 'dev', 'lo');
-    for (const net of ['198.51.100.0/24', '203.0.113.0/24']) {
+    for (const net of ['192.31.196.0/24', '192.175.48.0/24']) {
       inBox('ip', 'route', 'add', net, 'via', this.upstreamLinkAddress, 'dev', 'up0');
     }
     this.checkIsolation();

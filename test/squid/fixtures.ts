@@ -9,6 +9,8 @@ export const ALLOWED_DOMAINS = [
   'metadata-rebind.allowed.test',
   'loopback-rebind.allowed.test',
   'v6.allowed.test',
+  '.private.allowed.test',
+  '.dns.allowed.test',
 ];
 
 /** Every name the tests use, allowed or not, mapped into the lab (hosts_file): a leak would land on our upstream. */
@@ -37,7 +39,29 @@ export function hostsFor(lab: Lab): Record<string, string> {
   hosts['metadata-rebind.allowed.test'] = lab.linkLocalAddress;
   hosts['loopback-rebind.allowed.test'] = '127.0.0.1';
   hosts['v6.allowed.test'] = lab.ipv6UpstreamAddress;
+  // One allowlisted name in each private range: <label>.private.allowed.test.
+  for (const [label, address] of Object.entries(lab.privateAddresses)) hosts[`${label}.private.allowed.test`] = address;
   return hosts;
+}
+
+/**
+ * Names with several DNS answers, served by the lab's DNS server (Squid's hosts file keeps one
+ * address per name): answers that mix public and private ranges, A and AAAA.
+ */
+export function dnsRecordsFor(lab: Lab): Record<string, string[]> {
+  const [up, up2] = lab.upstreamAddresses;
+  const priv = lab.privateAddresses;
+  return {
+    'two-a-public-private.dns.allowed.test': [up, priv['rfc1918-10']],
+    'two-a-public-private.dns.denied.test': [up, priv['rfc1918-10']],
+    'a-public-aaaa-ula.dns.allowed.test': [up, priv['unique-local-ipv6']],
+    'a-private-aaaa-public.dns.allowed.test': [priv['rfc1918-192'], lab.ipv6UpstreamAddress],
+    'a-public-aaaa-link-local.dns.allowed.test': [up, 'fe80::233:2'],
+    'a-public-a-loopback.dns.allowed.test': [up, '127.0.0.1'],
+    'all-public.dns.allowed.test': [up, up2, lab.ipv6UpstreamAddress],
+    'opted-and-other.dns.allowed.test': [priv['rfc1918-10'], priv['rfc1918-172']],
+    'opted-and-public.dns.allowed.test': [priv['rfc1918-10'], up],
+  };
 }
 
 /** Names the upstream certificate covers. */
@@ -58,4 +82,6 @@ export const CERT_NAMES = [
   '*.evil.test',
   '*.allowed.test.evil.test',
   '*.us-east-1.amazonaws.com.evil.test',
+  '*.private.allowed.test',
+  '*.dns.allowed.test',
 ];

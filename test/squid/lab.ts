@@ -12,8 +12,16 @@ import { join } from 'node:path';
  * Addresses:
  * - `hostAddress` 10.233.<n>.1: the test process's side of the veth;
  * - `proxyAddress` 10.233.<n>.2: the namespace side, where Squid listens;
- * - `upstreamAddresses` 10.233.<n+1>.10, .11, .12: upstream servers, on the namespace's loopback;
- * - `linkLocalAddress` 169.254.233.2 and `ipv6UpstreamAddress` fd00:233::10: also on its loopback.
+ * - `upstreamAddresses` 192.31.196.10, .11, .12 and `ipv6UpstreamAddress` 2620:4f:8000::10: upstream
+ *   servers, on the namespace's loopback. The proxy refuses private destinations by default, so the
+ *   upstreams need globally reachable addresses; these are AS112's (RFC 7534, RFC 7535), a sink that
+ *   exists to absorb traffic nobody should send. They exist only inside the namespace, which has
+ *   no route out (checked below), so nothing is ever sent to the real ones;
+ * - `privateAddresses`: one address in each private range the tests reach names in, and
+ *   `linkLocalAddress` 169.254.233.2: also on the namespace's loopback.
+ *
+ * Before anything runs, every one of these addresses must be local to the namespace, and the
+ * real instance-metadata address and an outside address unreachable from it.
  */
 export class Lab {
   public static create(): Lab {
@@ -26,7 +34,9 @@ export class Lab {
   public readonly proxyAddress: string;
   public readonly upstreamAddresses: string[];
   public readonly linkLocalAddress = '169.254.233.2';
-  public readonly ipv6UpstreamAddress = 'fd00:233::10';
+  public readonly ipv6UpstreamAddress = '2620:4f:8000::10';
+  /** One address in each private or special-purpose range, by name, local to the namespace. */
+  public readonly privateAddresses: Readonly<Record<string, string>> = PRIVATE_TEST_ADDRESSES;
   private readonly veth: string;
   private readonly children = new Set<ChildProcess>();
   private destroyed = false;
@@ -37,7 +47,7 @@ export class Lab {
     this.veth = `pep${process.pid}`.slice(0, 12);
     this.hostAddress = `10.233.${n}.1`;
     this.proxyAddress = `10.233.${n}.2`;
-    this.upstreamAddresses = [10, 11, 12].map((h) => `10.233.${n + 1}.${h}`);
+    this.upstreamAddresses = [10, 11, 12].map((h) => `192.31.196.${h}`);
     this.dir = mkdtempSync(join(tmpdir(), 'pep-lab-'));
     try {
       this.setUp();
@@ -106,9 +116,11 @@ export class Lab {
     inNs('ip', 'addr', 'add', `${this.proxyAddress}/30`, 'dev', 'eth0');
     inNs('ip', 'link', 'set', 'eth0', 'up');
     // Upstream addresses live on the namespace's own loopback device: local to it, unknown outside.
-    for (const a of this.upstreamAddresses) inNs('ip', 'addr', 'add', `${a}/32`, 'dev', 'lo');
-    inNs('ip', 'addr', 'add', `${this.linkLocalAddress}/32`, 'dev', 'lo');
-    inNs('ip', '-6', 'addr', 'add', `${this.ipv6UpstreamAddress}/128`, 'dev', 'lo');
+    const local = this.localAddresses();
+    for (const a of local) {
+      if (a.includes(':')) inNs('ip', '-6', 'addr', 'add', `${a}/128`, 'dev', 'lo', 'nodad');
+      else inNs('ip', 'addr', 'add', `${a}/32`, 'dev', 'lo');
+    }
 
     // Safety: inside the namespace the only routes are local ones. The real instance-metadata
     // address must be unreachable, and the link-local test address must be local.
@@ -126,12 +138,41 @@ export class Lab {
     if (!/unreachable/i.test(imds)) throw new Error(`Unsafe lab: 169.254.169.254 is routable inside ${ns}: ${imds}`);
     const outside = route('192.0.2.1');
     if (!/unreachable/i.test(outside)) throw new Error(`Unsafe lab: the namespace has a route out: ${outside}`);
-    const ll = route(this.linkLocalAddress);
-    if (!/^local 169\.254\.233\.2 dev lo/.test(ll)) {
-      throw new Error(`Unsafe lab: ${this.linkLocalAddress} is not local to ${ns}: ${ll}`);
+    const outside6 = route('2001:db8:ffff::1');
+    if (!/unreachable/i.test(outside6)) throw new Error(`Unsafe lab: the namespace has an IPv6 route out: ${outside6}`);
+    for (const a of local) {
+      const r = route(a);
+      if (!new RegExp(`^local ${a.replace(/\./g, '\\.')} (from :: )?dev lo `).test(r)) {
+        throw new Error(`Unsafe lab: ${a} is not local to ${ns}: ${r}`);
+      }
     }
   }
+
+  /** Every address the lab puts on the namespace's loopback. */
+  public localAddresses(): string[] {
+    return [
+      ...this.upstreamAddresses,
+      this.ipv6UpstreamAddress,
+      this.linkLocalAddress,
+      ...Object.values(this.privateAddresses),
+    ];
+  }
 }
+
+/** Private and special-purpose test destinations: each only ever exists inside a lab namespace. */
+const PRIVATE_TEST_ADDRESSES = {
+  'rfc1918-10': '10.233.250.10',
+  'rfc1918-172': '172.31.233.10',
+  'rfc1918-192': '192.168.233.10',
+  'shared-100-64': '100.64.233.10',
+  'benchmarking-198-18': '198.18.233.10',
+  'ietf-192-0-0': '192.0.0.170',
+  'documentation-203-0-113': '203.0.113.10',
+  'reserved-240': '240.0.0.10',
+  'unique-local-ipv6': 'fd00:233::10',
+  'documentation-ipv6': '2001:db8:233::10',
+  'nat64-of-10': '64:ff9b::a00:10',
+};
 
 function run(cmd: string, args: string[], ignoreErrors = false): void {
   try {

@@ -1,17 +1,30 @@
 /**
- * The specification of what the proxy allows, checked three ways for every case:
- * the expected outcome written here, `EgressPolicy.evaluate()`, and real Squid running the
- * rendered configuration (judged at the upstream: a denied request must never reach it).
+ * The specification of what the proxy allows, checked three ways for every case, in enforce and
+ * in audit mode: the expected outcome written here, `EgressPolicy.evaluate()` called the way a
+ * user would (an IP literal is its own address; a name's DNS answers are given as
+ * `resolvedAddresses`), and real Squid running the rendered configuration (judged at the
+ * upstream: a denied request must never reach it). The access log must hold exactly one line per
+ * request or tunnel, naming the rule `evaluate()` gave.
+ *
+ * Prints `agreement: N/N cases, both modes` and the leak count.
  */
 import { makeCertificates, TestCertificates } from './certs';
-import { ALLOWED_DOMAINS, CERT_NAMES, hostsFor } from './fixtures';
+import { ALLOWED_DOMAINS, CERT_NAMES, dnsRecordsFor, hostsFor } from './fixtures';
 import { Lab } from './lab';
 import { Ppv2Header, proxyRequest } from './proxy-client';
 import { describeWithRealSquid } from './requirements';
-import { SquidRun, Upstream, waitFor } from './squid-runner';
-import { EgressMode, EgressPolicy, EgressPolicyProps, EgressRequest, EgressRule } from '../../src';
+import { DnsServer, SquidRun, Upstream, UPSTREAM_PLAIN_PORTS, UPSTREAM_TLS_PORTS, waitFor } from './squid-runner';
+import { EgressDecision, EgressMode, EgressPolicy, EgressPolicyProps, EgressRequest, EgressRule } from '../../src';
 
-type ConfigName = 'default' | 'plain' | 'ppv2' | 'audit';
+type ConfigName = 'default' | 'plain' | 'ppv2' | 'private';
+
+/** Rules that deny in audit mode too (the guardrails), written here independently of the chain. */
+const GUARDRAILS = new Set<EgressRule>([
+  EgressRule.INVALID_IP_LITERAL,
+  EgressRule.TO_LOCALHOST,
+  EgressRule.TO_LINK_LOCAL,
+  EgressRule.TO_PRIVATE,
+]);
 
 interface Case {
   readonly config: ConfigName;
@@ -25,9 +38,12 @@ interface Case {
   readonly raw?: string;
   readonly hostHeader?: string;
   readonly ppv2?: Ppv2Header;
-  readonly expect: 'allow' | 'deny';
-  /** The rule that must decide (checked against evaluate() and Squid's access log). */
+  /** 'invalid': evaluate() throws and Squid refuses to parse the request (never reached). */
+  readonly expect: 'allow' | 'deny' | 'invalid';
+  /** The rule that must decide in enforce mode (checked against evaluate() and Squid's access log). */
   readonly rule?: EgressRule;
+  /** In audit mode, when it differs from what follows from the enforce expectation. */
+  readonly audit?: { readonly expect: 'allow' | 'deny'; readonly rule: EgressRule };
 }
 
 const VPCE = 'vpce-0123456789abcdef0';
@@ -39,7 +55,9 @@ function cases(lab: Lab): Case[] {
   const hex = `0x${[a, b, c, d].map((x) => x.toString(16).padStart(2, '0')).join('')}`;
   const octal = [a, b, c, d].map((x) => `0${x.toString(8)}`).join('.');
   const short = `${a}.${b}.${c * 256 + d}`;
-  const ipLiterals = [
+  const ll = lab.linkLocalAddress.split('.').map(Number);
+  // Every spelling of an IP literal; the rule that still denies it in audit mode, if any.
+  const ipLiterals: Array<[string, string, EgressRule?]> = [
     ['dotted', up],
     ['decimal', decimal],
     ['hex', hex],
@@ -48,13 +66,22 @@ function cases(lab: Lab): Case[] {
     ['dotted hex', [a, b, c, d].map((x) => `0x${x.toString(16)}`).join('.')],
     ['bracketed IPv6', `[${lab.ipv6UpstreamAddress}]`],
     ['IPv4-mapped IPv6', `[::ffff:${up}]`],
-    ['loopback', '127.0.0.1'],
-    ['bracketed IPv6 loopback', '[::1]'],
-    ['link-local', lab.linkLocalAddress],
+    ['loopback', '127.0.0.1', EgressRule.TO_LOCALHOST],
+    ['shortened loopback', '127.1', EgressRule.TO_LOCALHOST],
+    ['bracketed IPv6 loopback', '[::1]', EgressRule.TO_LOCALHOST],
+    ['IPv4-mapped loopback', '[::ffff:127.0.0.1]', EgressRule.TO_LOCALHOST],
+    ['link-local', lab.linkLocalAddress, EgressRule.TO_LINK_LOCAL],
+    [
+      'link-local, decimal',
+      String(ll[0] * 2 ** 24 + ll[1] * 2 ** 16 + ll[2] * 2 ** 8 + ll[3]),
+      EgressRule.TO_LINK_LOCAL,
+    ],
+    ['link-local, hex', `0x${ll.map((x) => x.toString(16).padStart(2, '0')).join('')}`, EgressRule.TO_LINK_LOCAL],
+    ['link-local, IPv4-mapped', `[::ffff:${lab.linkLocalAddress}]`, EgressRule.TO_LINK_LOCAL],
+    ['IPv6 instance metadata', '[fd00:ec2::254]', EgressRule.TO_LINK_LOCAL],
   ];
   const out: Case[] = [];
-  const D = ALLOWED_DOMAINS;
-  void D;
+  const auditGuard = (rule?: EgressRule) => (rule ? { audit: { expect: 'deny' as const, rule } } : {});
 
   // ---- default policy: CONNECT to 443 only, TLS with an allowlisted SNI ----
   const allowNames = [
@@ -116,13 +143,15 @@ function cases(lab: Lab): Case[] {
     expect: 'deny',
     rule: EgressRule.DESTINATION_NOT_ALLOWED,
   });
-  for (const [kind, host] of ipLiterals) {
+  for (const [kind, host, guard] of ipLiterals) {
     out.push({
       config: 'default',
       name: `IP literal, ${kind} (${host})`,
       host,
+      sni: null,
       expect: 'deny',
       rule: EgressRule.IP_LITERAL,
+      ...auditGuard(guard),
     });
   }
   // SNI and tunnel contents.
@@ -231,7 +260,7 @@ function cases(lab: Lab): Case[] {
     rule: EgressRule.NOT_TLS,
   });
   // Ports and methods.
-  for (const port of [8443, 80, 22, 25, 3128, 65535]) {
+  for (const port of [8443, 80, 22, 25, 65535]) {
     out.push({
       config: 'default',
       name: `CONNECT to port ${port}`,
@@ -267,6 +296,7 @@ function cases(lab: Lab): Case[] {
     port: 80,
     expect: 'deny',
     rule: EgressRule.PLAIN_HTTP_NOT_ALLOWED,
+    audit: { expect: 'deny', rule: EgressRule.TO_LINK_LOCAL },
   });
   // Destinations that resolve to localhost / link-local (DNS rebinding).
   out.push({
@@ -369,7 +399,7 @@ function cases(lab: Lab): Case[] {
     expect: 'deny',
     rule: EgressRule.DESTINATION_NOT_ALLOWED,
   });
-  for (const [kind, host] of ipLiterals) {
+  for (const [kind, host, guard] of ipLiterals) {
     out.push({
       config: 'plain',
       name: `plain GET to IP literal, ${kind}`,
@@ -378,6 +408,7 @@ function cases(lab: Lab): Case[] {
       port: 80,
       expect: 'deny',
       rule: EgressRule.IP_LITERAL,
+      ...auditGuard(guard),
     });
   }
   out.push({
@@ -548,141 +579,213 @@ function cases(lab: Lab): Case[] {
     rule: EgressRule.TO_LINK_LOCAL,
   });
 
-  // ---- audit mode: allowed but logged; localhost and link-local stay denied ----
+  // ---- private destinations: names resolving into each range, and literals ----
+  for (const [label, address] of Object.entries(lab.privateAddresses)) {
+    out.push({
+      config: 'default',
+      name: `allowlisted name resolving to ${label} (${address})`,
+      host: `${label}.private.allowed.test`,
+      expect: 'deny',
+      rule: EgressRule.TO_PRIVATE,
+    });
+    const literal = address.includes(':') ? `[${address}]` : address;
+    out.push({
+      config: 'default',
+      name: `IP literal in ${label} (${literal})`,
+      host: literal,
+      sni: null,
+      expect: 'deny',
+      rule: EgressRule.IP_LITERAL,
+      audit: { expect: 'deny', rule: EgressRule.TO_PRIVATE },
+    });
+  }
+  const rfc1918 = lab.privateAddresses['rfc1918-10'];
+  const [p1, p2, p3, p4] = rfc1918.split('.').map(Number);
+  for (const [kind, literal] of [
+    ['IPv4-mapped', `[::ffff:${rfc1918}]`],
+    ['decimal', String(p1 * 2 ** 24 + p2 * 2 ** 16 + p3 * 2 ** 8 + p4)],
+    ['hex', `0x${[p1, p2, p3, p4].map((x) => x.toString(16).padStart(2, '0')).join('')}`],
+  ]) {
+    out.push({
+      config: 'default',
+      name: `IP literal in RFC 1918, ${kind} (${literal})`,
+      host: literal,
+      sni: null,
+      expect: 'deny',
+      rule: EgressRule.IP_LITERAL,
+      audit: { expect: 'deny', rule: EgressRule.TO_PRIVATE },
+    });
+  }
+  // DNS answers that mix ranges (served by the lab's DNS server): one private answer is enough.
+  for (const [name, why, rule] of [
+    ['two-a-public-private.dns.allowed.test', 'two A records, one public and one RFC 1918', EgressRule.TO_PRIVATE],
+    ['a-public-aaaa-ula.dns.allowed.test', 'a public A and a unique-local AAAA', EgressRule.TO_PRIVATE],
+    ['a-private-aaaa-public.dns.allowed.test', 'an RFC 1918 A and a public AAAA', EgressRule.TO_PRIVATE],
+    ['a-public-aaaa-link-local.dns.allowed.test', 'a public A and a link-local AAAA', EgressRule.TO_LINK_LOCAL],
+    ['a-public-a-loopback.dns.allowed.test', 'a public and a loopback A', EgressRule.TO_LOCALHOST],
+  ] as Array<[string, string, EgressRule]>) {
+    out.push({ config: 'default', name: `DNS: ${why}`, host: name, expect: 'deny', rule });
+  }
   out.push({
-    config: 'audit',
-    name: 'audit: allowlisted',
-    host: 'exact.allowed.test',
+    config: 'default',
+    name: 'DNS: two public A records and a public AAAA',
+    host: 'all-public.dns.allowed.test',
     expect: 'allow',
     rule: EgressRule.ALLOWLISTED,
   });
   out.push({
-    config: 'audit',
-    name: 'audit: unlisted name allowed and logged',
-    host: 'denied.test',
-    expect: 'allow',
+    config: 'default',
+    name: 'DNS: a name not on the allowlist is never resolved (denied by name)',
+    host: 'two-a-public-private.dns.denied.test',
+    expect: 'deny',
     rule: EgressRule.DESTINATION_NOT_ALLOWED,
+    audit: { expect: 'deny', rule: EgressRule.TO_PRIVATE },
+  });
+  // IP literals Squid does not parse: no DNS name ends in a number.
+  for (const literal of ['999.1.1.1', '1.2.3.4.5', 'exact.allowed.test.1', '0x100000000']) {
+    out.push({
+      config: 'default',
+      name: `malformed IP literal ${literal}`,
+      host: literal,
+      sni: null,
+      expect: 'deny',
+      rule: EgressRule.IP_LITERAL,
+      audit: { expect: 'deny', rule: EgressRule.INVALID_IP_LITERAL },
+    });
+  }
+  // The unspecified address is not numeric to Squid, in any spelling.
+  for (const literal of ['0.0.0.0', '0', '[::]']) {
+    out.push({
+      config: 'default',
+      name: `unspecified address ${literal}`,
+      host: literal,
+      sni: null,
+      expect: 'deny',
+      rule: EgressRule.IP_LITERAL,
+      audit: { expect: 'deny', rule: EgressRule.INVALID_IP_LITERAL },
+    });
+  }
+  // Squid removes every trailing dot of the requested host.
+  out.push({
+    config: 'default',
+    name: 'two trailing dots are removed too',
+    host: 'exact.allowed.test..',
+    sni: 'exact.allowed.test',
+    expect: 'allow',
+    rule: EgressRule.ALLOWLISTED,
+  });
+  // Malformed requests: evaluate() throws, Squid answers 400 and reaches nothing.
+  for (const [why, host, port] of [
+    ['an empty host', '', 443],
+    ['two dots in a row', 'exact..allowed.test', 443],
+    ['a leading dot', '.exact.allowed.test', 443],
+    ['port 0', 'exact.allowed.test', 0],
+    ['port 70000', 'exact.allowed.test', 70000],
+  ] as Array<[string, string, number]>) {
+    out.push({ config: 'default', name: `malformed: ${why}`, host, port, expect: 'invalid' });
+  }
+
+  // ---- allowedPrivateCidrs: an opted-in range is reachable; a name with any other private answer is not ----
+  const opted = lab.privateAddresses['rfc1918-10'];
+  out.push({
+    config: 'private',
+    name: 'opted-in: a name resolving into an allowed private range',
+    host: 'rfc1918-10.private.allowed.test',
+    expect: 'allow',
+    rule: EgressRule.ALLOWLISTED,
   });
   out.push({
-    config: 'audit',
-    name: 'audit: subdomain-only apex allowed and logged',
-    host: 'star.test',
+    config: 'private',
+    name: 'opted-in: a name resolving into an allowed IPv6 unique-local range',
+    host: 'unique-local-ipv6.private.allowed.test',
     expect: 'allow',
-    rule: EgressRule.DESTINATION_NOT_ALLOWED,
+    rule: EgressRule.ALLOWLISTED,
   });
   out.push({
-    config: 'audit',
-    name: 'audit: IP literal allowed and logged',
-    host: up,
+    config: 'private',
+    name: 'opted-in: one answer in the allowed range, one in another private range (the any-address leak)',
+    host: 'opted-and-other.dns.allowed.test',
+    expect: 'deny',
+    rule: EgressRule.TO_PRIVATE,
+  });
+  out.push({
+    config: 'private',
+    name: 'opted-in: one answer in the allowed range, one public',
+    host: 'opted-and-public.dns.allowed.test',
+    expect: 'allow',
+    rule: EgressRule.ALLOWLISTED,
+  });
+  out.push({
+    config: 'private',
+    name: 'opted-in: another private range stays denied',
+    host: 'rfc1918-172.private.allowed.test',
+    expect: 'deny',
+    rule: EgressRule.TO_PRIVATE,
+  });
+  out.push({
+    config: 'private',
+    name: 'opted-in: an IP literal in the allowed range is still an IP literal',
+    host: opted,
     sni: null,
-    expect: 'allow',
+    expect: 'deny',
     rule: EgressRule.IP_LITERAL,
+    audit: { expect: 'allow', rule: EgressRule.IP_LITERAL },
   });
   out.push({
-    config: 'audit',
-    name: 'audit: other port allowed and logged',
-    host: 'exact.allowed.test',
-    port: 8443,
-    expect: 'allow',
-    rule: EgressRule.PORT_NOT_ALLOWED,
-  });
-  out.push({
-    config: 'audit',
-    name: 'audit: denied SNI allowed and logged',
-    host: 'exact.allowed.test',
-    sni: 'denied.test',
-    expect: 'allow',
-    rule: EgressRule.SNI_NOT_ALLOWED,
-  });
-  out.push({
-    config: 'audit',
-    name: 'audit: plain HTTP allowed and logged',
-    host: 'denied.test',
-    method: 'GET',
-    port: 80,
-    expect: 'allow',
-    rule: EgressRule.PLAIN_HTTP_NOT_ALLOWED,
-  });
-  out.push({
-    config: 'audit',
-    name: 'audit: still denies metadata by name',
+    config: 'private',
+    name: 'opted-in: link-local is never opened',
     host: 'metadata-rebind.allowed.test',
     expect: 'deny',
     rule: EgressRule.TO_LINK_LOCAL,
   });
-  out.push({
-    config: 'audit',
-    name: 'audit: still denies metadata by address',
-    host: lab.linkLocalAddress,
-    expect: 'deny',
-    rule: EgressRule.TO_LINK_LOCAL,
-  });
-  out.push({
-    config: 'audit',
-    name: 'audit: still denies plain HTTP to metadata',
-    host: lab.linkLocalAddress,
-    method: 'GET',
-    port: 80,
-    expect: 'deny',
-    rule: EgressRule.TO_LINK_LOCAL,
-  });
-  out.push({
-    config: 'audit',
-    name: 'audit: still denies loopback by name',
-    host: 'loopback-rebind.allowed.test',
-    expect: 'deny',
-    rule: EgressRule.TO_LOCALHOST,
-  });
-  out.push({
-    config: 'audit',
-    name: 'audit: still denies loopback by address',
-    host: '127.0.0.1',
-    expect: 'deny',
-    rule: EgressRule.TO_LOCALHOST,
-  });
-  out.push({
-    config: 'audit',
-    name: 'audit: still denies IPv6 loopback',
-    host: '[::1]',
-    expect: 'deny',
-    rule: EgressRule.TO_LOCALHOST,
-  });
   return out;
 }
 
-function policyProps(config: ConfigName): EgressPolicyProps {
+function policyProps(config: ConfigName, mode: EgressMode): EgressPolicyProps {
   switch (config) {
     case 'default':
-      return { allowedDomains: ALLOWED_DOMAINS };
+      return { allowedDomains: ALLOWED_DOMAINS, mode };
     case 'plain':
-      return { allowedDomains: ALLOWED_DOMAINS, allowPlainHttp: true };
+      return { allowedDomains: ALLOWED_DOMAINS, allowPlainHttp: true, mode };
     case 'ppv2':
       return {
         allowedDomains: ALLOWED_DOMAINS,
         ports: [443, 8443],
         sourceCidrs: ['10.50.0.0/16', '2001:db8:50::/48'],
         allowedEndpointIds: [VPCE, 'vpce-0a1b2c3d'],
+        mode,
       };
-    case 'audit':
-      return { allowedDomains: ALLOWED_DOMAINS, mode: EgressMode.AUDIT };
+    case 'private':
+      return { allowedDomains: ALLOWED_DOMAINS, allowedPrivateCidrs: ['10.233.250.0/24', 'fd00:233::/64'], mode };
   }
 }
 
-function requestFor(c: Case, hosts: Record<string, string>): EgressRequest {
-  const bare = c.host.replace(/^\[|\]$/g, '');
-  const key = c.host.toLowerCase().replace(/\.$/, '');
-  const resolved =
-    hosts[key] ?? (/^[0-9.]+$/.test(bare) || bare.includes(':') ? bare.replace(/^::ffff:/, '') : undefined);
+/** The request as a user would give it to evaluate(): a name's DNS answers, nothing for an IP literal. */
+function requestFor(c: Case, dns: Record<string, string[]>): EgressRequest {
+  const key = c.host.toLowerCase().replace(/\.+$/, '');
   return {
     host: c.host,
     port: c.port,
     method: c.method,
     tls: c.raw === undefined,
     sni: c.sni === undefined ? undefined : (c.sni ?? undefined),
-    resolvedAddress: resolved,
+    resolvedAddresses: dns[key],
     sourceAddress: c.ppv2?.source,
     endpointId: c.ppv2?.endpointId,
   };
+}
+
+/** What a case must give in a mode: enforce as written; audit from the guardrails unless written. */
+function expected(c: Case, mode: EgressMode): { allowed: boolean; rule?: EgressRule; audited: boolean } | 'invalid' {
+  if (c.expect === 'invalid') return 'invalid';
+  if (mode === EgressMode.ENFORCE) return { allowed: c.expect === 'allow', rule: c.rule, audited: false };
+  if (c.audit) {
+    const audited = c.audit.expect === 'allow' && c.audit.rule !== EgressRule.ALLOWLISTED;
+    return { allowed: c.audit.expect === 'allow', rule: c.audit.rule, audited };
+  }
+  if (c.expect === 'allow') return { allowed: true, rule: c.rule, audited: false };
+  const guard = c.rule !== undefined && GUARDRAILS.has(c.rule);
+  return { allowed: !guard, rule: c.rule, audited: !guard };
 }
 
 /** The `rule=` and `audit=` fields of the access-log lines written for one request. */
@@ -690,100 +793,149 @@ function loggedRules(lines: string[]): string[] {
   return lines.map((l) => `${/ rule=(\S+)/.exec(l)?.[1]}${/ audit=would-deny/.test(l) ? '+audit' : ''}`);
 }
 
-describeWithRealSquid('real Squid and evaluate() agree on the request corpus', () => {
+describeWithRealSquid('real Squid and evaluate() agree on the request corpus, in enforce and audit mode', () => {
   let lab: Lab;
   let certs: TestCertificates;
   let upstream: Upstream;
+  let dnsServer: DnsServer;
   let hosts: Record<string, string>;
+  let dns: Record<string, string[]>;
 
   beforeAll(async () => {
     lab = Lab.create();
     certs = makeCertificates(lab.dir, CERT_NAMES);
     hosts = hostsFor(lab);
+    const records = dnsRecordsFor(lab);
+    dns = { ...Object.fromEntries(Object.entries(hosts).map(([n, a]) => [n, [a]])), ...records };
     upstream = await Upstream.start(lab, certs.serverCert, certs.serverKey);
+    dnsServer = await DnsServer.start(lab, records);
   });
   afterAll(async () => {
     await upstream?.stop();
+    await dnsServer?.stop();
     lab?.destroy();
   });
 
-  test('every case: expected outcome == evaluate() == real Squid, and denied requests never reach an upstream', async () => {
+  test('every case, in both modes: expected outcome == evaluate() == real Squid, one log line naming the rule, and denied requests never reach an upstream', async () => {
     const all = cases(lab);
-    expect(all.length).toBeGreaterThanOrEqual(100);
+    expect(all.length).toBeGreaterThanOrEqual(150);
     const disagreements: string[] = [];
     const leaks: string[] = [];
     const ruleMismatches: string[] = [];
-    let denied = 0;
+    const failedCases = new Set<Case>();
 
-    for (const config of ['default', 'plain', 'ppv2', 'audit'] as ConfigName[]) {
-      const policy = new EgressPolicy(policyProps(config));
-      const squid = await SquidRun.start(lab, policy, {
-        bumpFile: certs.bumpFile,
-        hosts,
-        proxyProtocolSources: config === 'ppv2' ? [`${lab.hostAddress}/32`] : undefined,
-      });
-      try {
-        for (const c of all.filter((x) => x.config === config)) {
-          const decision = policy.evaluate(requestFor(c, hosts));
-          const before = upstream.accepts();
-          const logBefore = squid.accessLog().length;
-          const port = c.port ?? (c.method && c.method !== 'CONNECT' ? 80 : 443);
-          const result = await proxyRequest({
-            proxyHost: squid.address,
-            proxyPort: squid.port,
-            ppv2: c.ppv2,
-            method: c.method,
-            target: c.method && c.method !== 'CONNECT' ? `http://${c.host}:${port}/` : `${c.host}:${port}`,
-            hostHeader: c.hostHeader,
-            sni: c.sni,
-            raw: c.raw,
-            ca: certs.ca,
-          });
-          // Squid writes the log line when the transaction ends.
-          await waitFor(`the access-log line of '${c.name}'`, () => squid.accessLog().length > logBefore, 5000).catch(
-            () => undefined,
-          );
-          await new Promise((r) => setTimeout(r, 100));
-          const reached = upstream.accepts() > before;
-          const squidAllowed = reached && (c.raw !== undefined || c.expect === 'deny' || result.reachedUpstream);
-          const expectedAllowed = c.expect === 'allow';
-          if (!expectedAllowed) denied++;
-          if (decision.allowed !== expectedAllowed || squidAllowed !== expectedAllowed) {
-            disagreements.push(
-              `[${config}] ${c.name}: expected ${c.expect}, evaluate() ${decision.allowed ? 'allow' : 'deny'} (${decision.rule}), ` +
-                `Squid ${squidAllowed ? 'allow' : 'deny'} (status ${result.status}, ${result.error ?? 'no error'}, upstream ${reached ? 'reached' : 'not reached'})`,
-            );
-          }
-          if (!expectedAllowed && reached) leaks.push(`[${config}] ${c.name}`);
-          const logged = loggedRules(squid.accessLog().slice(logBefore));
-          const want = `${decision.rule}${decision.audited ? '+audit' : ''}`;
-          if (c.rule && decision.rule !== c.rule) {
-            ruleMismatches.push(`[${config}] ${c.name}: evaluate() rule ${decision.rule}, expected ${c.rule}`);
-          }
-          if (!logged.includes(want)) {
-            ruleMismatches.push(`[${config}] ${c.name}: access log ${JSON.stringify(logged)}, evaluate() ${want}`);
-          }
-          if (c.ppv2) {
-            // The log names the client from the PROXY header (not the NLB) and the endpoint ID.
-            const identity = `client=${c.ppv2.source} endpoint=${c.ppv2.endpointId ? `%01${c.ppv2.endpointId}` : '-'} `;
-            if (
-              !squid
-                .accessLog()
-                .slice(logBefore)
-                .some((l) => l.includes(identity))
-            ) {
-              ruleMismatches.push(`[${config}] ${c.name}: no access-log line with '${identity}'`);
+    for (const mode of [EgressMode.ENFORCE, EgressMode.AUDIT]) {
+      for (const config of ['default', 'plain', 'ppv2', 'private'] as ConfigName[]) {
+        const policy = new EgressPolicy(policyProps(config, mode));
+        const squid = await SquidRun.start(lab, policy, {
+          bumpFile: certs.bumpFile,
+          hosts,
+          proxyProtocolSources: config === 'ppv2' ? [`${lab.hostAddress}/32`] : undefined,
+        });
+        try {
+          for (const c of all.filter((x) => x.config === config)) {
+            const tag = `[${mode} ${config}] ${c.name}`;
+            const fail = (list: string[], msg: string) => {
+              list.push(`${tag}: ${msg}`);
+              failedCases.add(c);
+            };
+            const want = expected(c, mode);
+            let decision: EgressDecision | undefined;
+            let thrown: string | undefined;
+            try {
+              decision = policy.evaluate(requestFor(c, dns));
+            } catch (e) {
+              thrown = (e as Error).message;
+            }
+            const before = upstream.accepts();
+            const logBefore = squid.accessLog().length;
+            const port = c.port ?? (c.method && c.method !== 'CONNECT' ? 80 : 443);
+            const result = await proxyRequest({
+              proxyHost: squid.address,
+              proxyPort: squid.port,
+              ppv2: c.ppv2,
+              method: c.method,
+              target: c.method && c.method !== 'CONNECT' ? `http://${c.host}:${port}/` : `${c.host}:${port}`,
+              hostHeader: c.hostHeader,
+              sni: c.sni,
+              raw: c.raw,
+              ca: certs.ca,
+            });
+            // Squid writes the log line when the transaction ends.
+            if (want !== 'invalid') {
+              await waitFor(
+                `the access-log line of '${c.name}'`,
+                () => squid.accessLog().length > logBefore,
+                5000,
+              ).catch(() => undefined);
+            }
+            await new Promise((r) => setTimeout(r, 100));
+            const reached = upstream.accepts() > before;
+            if (want === 'invalid') {
+              if (thrown === undefined) fail(disagreements, `evaluate() did not throw (${JSON.stringify(decision)})`);
+              if (reached) fail(leaks, 'a malformed request reached an upstream');
+              if (result.status !== undefined && result.status !== 400) {
+                fail(disagreements, `Squid answered ${result.status}, not 400`);
+              }
+              continue;
+            }
+            if (thrown !== undefined || decision === undefined) {
+              fail(disagreements, `evaluate() threw: ${thrown}`);
+              continue;
+            }
+            // Squid let the request through when the upstream saw a connection for it.
+            const squidAllowed = reached;
+            const plain = c.method !== undefined && c.method !== 'CONNECT';
+            const served = plain
+              ? UPSTREAM_PLAIN_PORTS.includes(port)
+              : UPSTREAM_TLS_PORTS.includes(port) && c.raw === undefined;
+            if (want.allowed && served && !result.reachedUpstream) {
+              fail(
+                disagreements,
+                `allowed, but the upstream's answer did not come back (${result.error ?? result.status})`,
+              );
+            }
+            if (decision.allowed !== want.allowed || squidAllowed !== want.allowed) {
+              fail(
+                disagreements,
+                `expected ${want.allowed ? 'allow' : 'deny'}, evaluate() ${decision.allowed ? 'allow' : 'deny'} (${decision.rule}), ` +
+                  `Squid ${squidAllowed ? 'allow' : 'deny'} (status ${result.status}, ${result.error ?? 'no error'}, upstream ${reached ? 'reached' : 'not reached'})`,
+              );
+            }
+            if (!want.allowed && reached) fail(leaks, 'reached a forbidden upstream');
+            if (want.rule && (decision.rule !== want.rule || decision.audited !== want.audited)) {
+              fail(
+                ruleMismatches,
+                `evaluate() ${decision.rule}${decision.audited ? '+audit' : ''}, expected ${want.rule}${want.audited ? '+audit' : ''}`,
+              );
+            }
+            const lines = squid.accessLog().slice(logBefore);
+            const logged = loggedRules(lines);
+            const wantLogged = `${decision.rule}${decision.audited ? '+audit' : ''}`;
+            if (logged.length !== 1 || logged[0] !== wantLogged) {
+              fail(
+                ruleMismatches,
+                `access log ${JSON.stringify(logged)}, evaluate() ${wantLogged} (one line expected)`,
+              );
+            }
+            if (c.ppv2) {
+              // The log names the client from the PROXY header (not the NLB) and the bare endpoint ID.
+              const identity = `client=${c.ppv2.source} endpoint=${c.ppv2.endpointId ?? '-'} `;
+              if (!lines.some((l) => l.includes(identity))) {
+                fail(ruleMismatches, `no access-log line with '${identity}'`);
+              }
             }
           }
+        } finally {
+          await squid.stop();
         }
-      } finally {
-        await squid.stop();
       }
     }
+    const agreed = all.filter((c) => !failedCases.has(c)).length;
     // eslint-disable-next-line no-console
     console.log(
-      `${all.length} cases, ${disagreements.length} disagreements, ${denied} denied, ${leaks.length} reached a forbidden upstream`,
+      `agreement: ${agreed}/${all.length} cases, both modes; ${leaks.length} leaks (requests that reached a forbidden upstream)`,
     );
     expect({ disagreements, leaks, ruleMismatches }).toEqual({ disagreements: [], leaks: [], ruleMismatches: [] });
-  }, 600_000);
+  }, 900_000);
 });

@@ -45,7 +45,14 @@ export interface UpstreamEvent {
   readonly xff?: string;
 }
 
-/** The upstream servers inside the lab: TLS on 443 and 8443, plain HTTP on 80. */
+/**
+ * Ports the lab's upstream servers listen on. Beyond 443 and 80, the ports tests send refused
+ * requests to, so that a request audit mode lets through is seen arriving.
+ */
+export const UPSTREAM_TLS_PORTS = [443, 8443, 9443, 22, 25, 65535];
+export const UPSTREAM_PLAIN_PORTS = [80, 8080];
+
+/** The upstream servers inside the lab: TLS and plain HTTP on the ports above. */
 export class Upstream {
   public static async start(lab: Lab, cert: string, key: string, account = '210987654321'): Promise<Upstream> {
     const log = join(lab.dir, 'upstream.log');
@@ -53,7 +60,15 @@ export class Upstream {
     writeFileSync(log, '');
     const child = lab.spawn(process.execPath, [
       join(__dirname, 'upstream-server.js'),
-      JSON.stringify({ log, ready, cert, key, account, tlsPorts: [443, 8443], plainPorts: [80] }),
+      JSON.stringify({
+        log,
+        ready,
+        cert,
+        key,
+        account,
+        tlsPorts: UPSTREAM_TLS_PORTS,
+        plainPorts: UPSTREAM_PLAIN_PORTS,
+      }),
     ]);
     await waitFor('the upstream servers', () => existsSync(ready));
     return new Upstream(lab, child, log);
@@ -73,6 +88,32 @@ export class Upstream {
   public accepts(): number {
     return this.events().filter((e) => e.event === 'accept').length;
   }
+  public stop(): Promise<void> {
+    return this.lab.stop(this.child);
+  }
+}
+
+/**
+ * The lab's DNS server (dns-server.js) on 127.0.0.1:53 inside the namespace, where the rendered
+ * configuration's `dns_nameservers` points: every address of a name in `records`, NXDOMAIN for the
+ * rest. Names Squid's hosts file lists never reach it.
+ */
+export class DnsServer {
+  public static async start(lab: Lab, records: Record<string, string[]> = {}): Promise<DnsServer> {
+    const ready = join(lab.dir, `dns-${Date.now()}.ready`);
+    const child = lab.spawn(process.execPath, [join(__dirname, 'dns-server.js'), JSON.stringify({ records, ready })]);
+    let stderr = '';
+    child.stderr?.on('data', (d) => (stderr += d));
+    await waitFor('the lab DNS server', () => {
+      if (child.exitCode !== null) throw new Error(`dns-server.js exited (${child.exitCode}): ${stderr}`);
+      return existsSync(ready);
+    });
+    return new DnsServer(lab, child);
+  }
+  private constructor(
+    private readonly lab: Lab,
+    private readonly child: ChildProcess,
+  ) {}
   public stop(): Promise<void> {
     return this.lab.stop(this.child);
   }
