@@ -115,7 +115,8 @@ for (const p of ['/scripts/', '/.ci/', '/docs/', '/bench/', '/examples/', '/rose
 // The Squid tests run real Squid in network namespaces: one at a time, never in parallel.
 project.addTask('test:squid', {
   description: 'Run the tests against real Squid and the real AWS CLI (needs root for network namespaces)',
-  exec: 'jest --runInBand --ci test/squid/ --testPathIgnorePatterns /node_modules/',
+  // One real-Squid run at a time on a machine (SMP Squid shares /run/squid): wait for the lock.
+  exec: 'flock /tmp/pep-squid.lock jest --runInBand --ci test/squid/ --testPathIgnorePatterns /node_modules/',
   receiveArgs: true,
 });
 
@@ -124,7 +125,7 @@ project.addTask('test:squid', {
 project.addTask('test:host', {
   description:
     'Boot a proxy instance under systemd-nspawn and check its whole life (root; builds the root filesystem once)',
-  exec: 'jest --runInBand --ci test/host/ --testPathIgnorePatterns /node_modules/ --reporters default --reporters ./test/host/summary-reporter.js',
+  exec: 'flock /tmp/pep-squid.lock jest --runInBand --ci test/host/ --testPathIgnorePatterns /node_modules/ --reporters default --reporters ./test/host/summary-reporter.js',
   receiveArgs: true,
 });
 project.addTask('test:host:standins', {

@@ -1,4 +1,5 @@
 import { parseDomainEntry } from './private/domain-name';
+import { REGION_NAME } from './private/validation';
 
 /**
  * Options for an {@link AwsService} defined with {@link AwsService.of}.
@@ -242,7 +243,7 @@ export class AwsEndpoints {
       throw new Error("Invalid regions []: name at least one Region (e.g. 'us-east-1')");
     }
     for (const r of options.regions) {
-      if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(r)) {
+      if (!REGION_NAME.test(r)) {
         throw new Error(`Invalid regions entry '${r}': expected a Region code such as 'us-east-1' or 'eu-central-2'`);
       }
     }

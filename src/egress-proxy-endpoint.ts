@@ -11,6 +11,7 @@ import { IEgressProxyService } from './egress-proxy-service';
 import { AvailabilityZoneIds } from './private/availability-zone-ids';
 import { parseCidr } from './private/cidr';
 import { acknowledgeNagFindings } from './private/nag';
+import { checkPort } from './private/validation';
 
 /**
  * One Availability Zone of an account: its name there and its AZ ID. Names map to different
@@ -129,9 +130,7 @@ export class EgressProxyEndpoint extends Construct implements ec2.IConnectable {
     super(scope, id);
     const service = props.service;
     this.port = props.port ?? service.port;
-    if (!Token.isUnresolved(this.port) && (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535)) {
-      throw new Error(`Invalid port ${this.port}: ports must be whole numbers from 1 to 65535`);
-    }
+    checkPort('port', this.port);
     if (props.port !== undefined && props.port !== service.port) {
       throw new Error(
         `Invalid port ${props.port}: the proxy service listens on ${service.port}; the endpoint must use the same port`,

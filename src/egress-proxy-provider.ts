@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Annotations, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Fn, Stack } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -52,9 +52,10 @@ export interface EgressProxyProviderOptions {
   readonly associatePublicIpAddress?: boolean;
 
   /**
-   * The instance type. A forward proxy that only splices TLS is bound by network bandwidth,
-   * not CPU or memory, so the default is the type with the most sustained bandwidth per dollar:
-   * `c7gn.medium` (Graviton3E, 1 vCPU, 2 GiB, 3.125 Gbps sustained, about $0.062/hour in
+   * The instance type. A forward proxy that only splices TLS is bound first by network
+   * bandwidth and then by memory per tunnel (the library caps each instance's tunnels by its
+   * memory, see `maxConnectionsPerInstance`), hardly by CPU, so the default is the type with the
+   * most sustained bandwidth per dollar: `c7gn.medium` (Graviton3E, 1 vCPU, 2 GiB, 3.125 Gbps sustained, about $0.062/hour in
    * us-east-1) sustains roughly 25 times the bandwidth of a `t4g.small` for under four times the
    * price, with no CPU credits to run out of. Where `c7gn` is not offered, `c6gn.medium`
    * (1.6 Gbps) is the next best; `t4g.small` suits idle or test fleets.
@@ -86,7 +87,7 @@ export interface EgressProxyProviderOptions {
    * The most instances. Must exceed the capacity kept during a rolling update
    * (`desiredCapacity` or `minCapacity`), so new instances start before old ones stop.
    *
-   * @default 4
+   * @default - 4, or `minCapacity` when that is larger
    */
   readonly maxCapacity?: number;
 
@@ -232,14 +233,15 @@ export interface EgressProxyProviderOptions {
   readonly logRetention?: logs.RetentionDays;
 
   /**
-   * The CloudWatch namespace of the denied-request metrics.
+   * The CloudWatch namespace of the access-log metrics (denied, audited requests) and of rejected reloads.
    *
    * @default - `EgressProxy/` followed by this construct's unique ID
    */
   readonly metricNamespace?: string;
 
   /**
-   * Where the alarms (unhealthy instances, a spike of denied requests) send notifications.
+   * Where the alarms (unhealthy instances, a spike of denied requests, a rejected configuration
+   * reload) send notifications.
    *
    * @default - no alarms are created
    */
@@ -284,7 +286,8 @@ const WARNING_PREFIX = 'cdk-private-egress-proxy';
  * **What a change does to running instances.**
  * - Reloaded in place, within about a minute of the stack update, without dropping tunnels:
  *   the policy (allowed domains, ports, plain HTTP, source CIDRs, endpoint IDs, mode),
- *   `proxyProtocol`, `deregistrationDelay` (Squid's `shutdown_lifetime`) and the subnets' CIDRs.
+ *   `proxyProtocol`, `deregistrationDelay` (Squid's `shutdown_lifetime`), `dnsServers` and the
+ *   subnets' CIDRs.
  *   cfn-hup sees the new CloudFormation::Init metadata and re-runs the `reload` config set: the
  *   new files are staged, installed, checked with `squid -k parse` and applied with
  *   `squid -k reconfigure`. A configuration that fails the check is rolled back and the old
@@ -292,7 +295,8 @@ const WARNING_PREFIX = 'cdk-private-egress-proxy';
  *   in {@link metricReloadFailures}.
  * - Rolled out by replacing instances one at a time (new ones must signal before old ones go):
  *   `instanceType`, `machineImage` (including a new AL2023 release picked up by the default
- *   image's SSM parameter at deployment), `port`, `squidWorkers`, and any change to the instance
+ *   image's SSM parameter at deployment), `port`, `squidWorkers`, `maxConnectionsPerInstance` (the
+ *   host's connection cap and descriptor limit), and any change to the instance
  *   set-up in a new version of this library.
  * - Applied to AWS resources only: capacity, scaling, `idleTimeout`, the endpoint service's
  *   principals, Regions and acceptance, log retention, alarms.
@@ -367,7 +371,7 @@ export class EgressProxyProvider extends Construct implements ec2.IConnectable, 
   public readonly serviceNameParameter?: ssm.IStringParameter;
   /** The log group of Squid's access and cache logs. */
   public readonly logGroup: logs.ILogGroup;
-  /** The CloudWatch namespace of the denied-request metrics. */
+  /** The CloudWatch namespace of the access-log metrics (denied, audited requests) and of rejected reloads. */
   public readonly metricNamespace: string;
   /**
    * The load balancer's security group, with the proxy port as default port: allow in-VPC
@@ -397,7 +401,7 @@ export class EgressProxyProvider extends Construct implements ec2.IConnectable, 
     this.availabilityZones = placement.availabilityZones;
     this.reportPolicyWarnings();
     const sizing = sizeFleet(this, settings, props.maxConnectionsPerInstance, WARNING_PREFIX);
-    const squid = renderSquid(props, settings, placement, sizing);
+    const squid = renderSquid(this, props, settings, placement, sizing);
 
     const proxyLogs = createLogs(this, {
       retention: props.logRetention,
@@ -565,6 +569,7 @@ const ACCESS_LOG_METRICS: LogMetric[] = [
  * balancer's subnets only.
  */
 function renderSquid(
+  scope: Construct,
   props: EgressProxyProviderProps,
   settings: ProviderSettings,
   placement: ProviderPlacement,
@@ -577,7 +582,7 @@ function renderSquid(
     maxFileDescriptors: sizing.maxFileDescriptors,
     dnsNameservers: settings.dnsServers,
     proxyProtocolSources: ppv2?.cidrs,
-    providerVpcCidrs: providerVpcCidrs(props.vpc),
+    providerVpcCidrs: providerVpcCidrs(scope, props.vpc),
     configDirectory: SQUID_CONFIG_DIR,
     logDirectory: SQUID_LOG_DIR,
     pidFile: SQUID_PID_FILE,
@@ -589,14 +594,30 @@ function renderSquid(
 }
 
 /**
- * The provider VPC's CIDR block, refused as a destination in every mode (the fleet, its load
- * balancer and the provider's own services live there), or none for an imported VPC that does not
- * know it.
+ * The provider VPC's own address space, refused as a destination in every mode (the fleet, its
+ * load balancer and the provider's own services live there): the primary IPv4 block, the IPv6
+ * blocks of a dual-stack VPC (public addresses, which the private-destination rule does not
+ * cover) and secondary IPv4 blocks added under the VPC construct. Values resolve at deployment.
+ * An imported VPC without its CIDR gets no such rule, and synthesis warns.
  */
-function providerVpcCidrs(vpc: ec2.IVpc): string[] | undefined {
+function providerVpcCidrs(scope: Construct, vpc: ec2.IVpc): string[] | undefined {
+  let primary: string;
   try {
-    return [vpc.vpcCidrBlock];
+    primary = vpc.vpcCidrBlock;
   } catch {
+    Annotations.of(scope).addWarningV2(
+      `${WARNING_PREFIX}:provider-vpc-unknown`,
+      'The provider VPC was imported without its CIDR block, so the proxy cannot refuse destinations inside it by address: addresses in private space are still refused (to-private), but a VPC in public address space is not. Import the VPC with vpcCidrBlock.',
+    );
     return undefined;
   }
+  const blocks = [primary];
+  if (vpc instanceof ec2.Vpc) {
+    const extra = vpc.node.findAll().filter((c): c is ec2.CfnVPCCidrBlock => c instanceof ec2.CfnVPCCidrBlock);
+    for (const b of extra) if (b.cidrBlock !== undefined) blocks.push(b.cidrBlock);
+    if (extra.some((b) => b.amazonProvidedIpv6CidrBlock || b.ipv6CidrBlock || b.ipv6Pool)) {
+      blocks.push(Fn.join(' ', vpc.vpcIpv6CidrBlocks));
+    }
+  }
+  return blocks;
 }

@@ -2,11 +2,11 @@ import { Stack, Token } from 'aws-cdk-lib';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
 import { AvailabilityZoneIds } from './private/availability-zone-ids';
+import { SERVICE_PARAMETERS } from './private/proxy-endpoint-service';
+import { checkParameterPrefix, checkPort, REGION_NAME } from './private/validation';
 
 /** `com.amazonaws.vpce.<region>.vpce-svc-<8 or 17 hex digits>`; the Region is the first group. */
 const SERVICE_NAME = /^com\.amazonaws\.vpce\.([a-z]{2}(?:-[a-z]+)+-\d+)\.vpce-svc-[0-9a-f]{8}(?:[0-9a-f]{9})?$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-const PARAMETER_PREFIX = /^\/[A-Za-z0-9_.\-/]*[A-Za-z0-9_.-]$/;
 
 /**
  * What a consumer needs to know about the egress proxy's VPC endpoint service.
@@ -117,13 +117,9 @@ export class EgressProxyService {
     options: EgressProxyServiceParametersOptions,
   ): IEgressProxyService {
     const prefix = options.parameterPrefix;
-    if (!Token.isUnresolved(prefix) && !PARAMETER_PREFIX.test(prefix)) {
-      throw new Error(
-        `Invalid parameterPrefix '${prefix}': an SSM parameter path such as '/egress-proxy' (a leading '/', then letters, digits, '_', '.', '-' and '/', no trailing '/')`,
-      );
-    }
+    checkParameterPrefix('parameterPrefix', prefix);
     return new ImportedEgressProxyService(scope, id, (self) => ({
-      serviceName: ssm.StringParameter.valueForStringParameter(self, `${prefix}/service-name`),
+      serviceName: ssm.StringParameter.valueForStringParameter(self, `${prefix}/${SERVICE_PARAMETERS.serviceName}`),
       port: options.port,
     }));
   }
@@ -150,12 +146,10 @@ class ImportedEgressProxyService extends Construct implements IEgressProxyServic
       );
     }
     const port = attrs.port ?? 3128;
-    if (!Token.isUnresolved(port) && (!Number.isInteger(port) || port < 1 || port > 65535)) {
-      throw new Error(`Invalid port ${port}: the proxy port is a whole number from 1 to 65535`);
-    }
+    checkPort('port', port);
     const region = attrs.region;
     if (region !== undefined && !Token.isUnresolved(region)) {
-      if (!REGION.test(region)) {
+      if (!REGION_NAME.test(region)) {
         throw new Error(`Invalid region '${region}': expected a Region name such as 'eu-west-1'`);
       }
       if (nameRegion !== undefined && nameRegion !== region) {

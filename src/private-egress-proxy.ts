@@ -1,4 +1,4 @@
-import { Annotations, Token } from 'aws-cdk-lib';
+import { Annotations, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { EgressMode, EgressPolicy } from './egress-policy';
@@ -124,8 +124,8 @@ export class PrivateEgressProxy extends Construct implements ec2.IConnectable {
     if ((props.allowedDomains === undefined) === (props.policy === undefined)) {
       throw new Error(
         props.policy
-          ? 'Give either allowedDomains or policy, not both: put the domains into the policy'
-          : 'Give allowedDomains (the host names the proxy may reach) or a full policy',
+          ? 'Invalid allowedDomains: give either allowedDomains or policy, not both (put the domains into the policy)'
+          : 'Invalid allowedDomains: missing; give allowedDomains (the host names the proxy may reach) or a full policy',
       );
     }
     if (props.policy === undefined) {
@@ -156,6 +156,7 @@ export class PrivateEgressProxy extends Construct implements ec2.IConnectable {
       minCapacity: props.minCapacity ?? props.providerOptions?.minCapacity,
       maxCapacity: props.maxCapacity ?? props.providerOptions?.maxCapacity,
       instanceType: props.instanceType ?? props.providerOptions?.instanceType,
+      allowedAccounts: this.admittedAccounts(props.providerOptions),
       acceptanceRequired: props.providerOptions?.acceptanceRequired ?? false,
     });
     this.endpoint = new EgressProxyEndpoint(this, 'Endpoint', {
@@ -176,5 +177,27 @@ export class PrivateEgressProxy extends Construct implements ec2.IConnectable {
     }
     this.proxyUrl = this.endpoint.proxyUrl;
     this.connections = this.endpoint.connections;
+  }
+
+  /**
+   * The accounts the endpoint service admits: always this stack's own (its endpoint is this
+   * construct's), plus any the options add. Other accounts' endpoints connect without approval
+   * unless `acceptanceRequired` is set (which also holds this construct's own endpoint back), so
+   * admitting them warns.
+   */
+  private admittedAccounts(options: EgressProxyProviderOptions | undefined): string[] | undefined {
+    if (options?.allowedAccounts === undefined && options?.allowedPrincipals === undefined) return undefined;
+    const own = Stack.of(this).account;
+    const others = (options.allowedAccounts ?? []).filter((a) => a !== own);
+    if ((others.length > 0 || (options.allowedPrincipals ?? []).length > 0) && !options.acceptanceRequired) {
+      Annotations.of(this).addWarningV2(
+        'cdk-private-egress-proxy:other-accounts-without-acceptance',
+        'providerOptions.allowedAccounts / allowedPrincipals admit principals besides this account, and acceptance is off ' +
+          "(so this construct's own endpoint connects at deployment): their endpoints connect without the owner's approval. " +
+          'To approve each one, publish the proxy with EgressProxyProvider (acceptance required by default) and create ' +
+          'consumers with EgressProxyEndpoint.',
+      );
+    }
+    return [own, ...others];
   }
 }

@@ -31,7 +31,7 @@ function documentedDefault(type: string, prop: string): string {
   return p.docs.default;
 }
 
-/** A documented default as a value: `3128`, `true`, `[443]`, `'x'`, `Duration.seconds(60)`, `- \`c7gn.medium\``, enum members. */
+/** A documented default as a value: `3128`, `true`, `[443]`, `'x'`, `Duration.seconds(60)`, `- \`c7gn.medium\``, `- 4, or …`, enum members. */
 function valueOf(doc: string): unknown {
   const duration = /^Duration\.seconds\((\d+)\)$/.exec(doc);
   if (duration) return Number(duration[1]);
@@ -39,6 +39,9 @@ function valueOf(doc: string): unknown {
   if (doc === 'EgressMode.ENFORCE') return EgressMode.ENFORCE;
   const code = /^- `([^`]+)`/.exec(doc);
   if (code) return code[1];
+  // "- 4, or `minCapacity` when that is larger": the plain default is the leading number.
+  const lead = /^- (\d+),/.exec(doc);
+  if (lead) return Number(lead[1]);
   return JSON.parse(doc.replace(/'/g, '"'));
 }
 

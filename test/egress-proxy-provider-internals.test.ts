@@ -71,6 +71,24 @@ describe('memory from the instance type name', () => {
 });
 
 describe('sizing by memory', () => {
+  // The README's instance-type table, row by row: the numbers users read are the numbers the code derives.
+  test.each([
+    ['t4g.micro', 2, 1709, 3932],
+    ['t4g.small', 2, 6268, 14417],
+    ['c6gn.medium', 1, 6553, 15073],
+    ['c7gn.medium', 1, 6553, 15073],
+    ['c7gn.large', 2, 15386, 35389],
+    ['c7gn.xlarge', 4, 33052, 55000],
+    ['m7g.large', 2, 33622, 55000],
+  ])(
+    '%s with %d worker(s) holds %d active and %d idle tunnels (README table)',
+    (instanceType, workers, active, idle) => {
+      const s = sizeProxyInstance({ instanceType, workers });
+      // The table shows idle tunnels up to an NLB target's 55,000, as its caption says.
+      expect([s.activeTunnels, Math.min(s.idleTunnels, NLB_TARGET_CONNECTIONS)]).toEqual([active, idle]);
+    },
+  );
+
   test('the cap is what fits once every tunnel carried data, after the reserve and the slack', () => {
     const m = MEMORY_MODEL;
     const usable = (4096 - m.reservedMiB - 2 * m.reservedMiBPerWorker) * 1024 * m.tunnelShare;

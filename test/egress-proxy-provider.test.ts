@@ -205,6 +205,30 @@ describe('CloudFormation::Init', () => {
     expect(conf).toMatch(/http_access .*egress_to_provider_vpc/);
   });
 
+  test("a dual-stack VPC's IPv6 blocks and its secondary IPv4 blocks are refused too", () => {
+    const stack = new Stack(new App(), 'Stack');
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1, ipProtocol: ec2.IpProtocol.DUAL_STACK });
+    new ec2.CfnVPCCidrBlock(vpc, 'Secondary', { vpcId: vpc.vpcId, cidrBlock: '100.64.0.0/16' });
+    new EgressProxyProvider(stack, 'Proxy', { vpc, policy: new EgressPolicy({ allowedDomains: DOMAINS }) });
+    const conf = contentOf(Template.fromStack(stack), 'stage', `${STAGE}/etc/squid/squid.conf`);
+    const acl = conf.split('\n').find((l) => l.startsWith('acl egress_to_provider_vpc dst '))!;
+    expect(acl).toContain(JSON.stringify(stack.resolve(vpc.vpcCidrBlock)));
+    expect(acl).toContain('100.64.0.0/16');
+    expect(acl).toContain(JSON.stringify(stack.resolve(vpc.vpcIpv6CidrBlocks)));
+  });
+
+  test('an imported VPC without its CIDR block warns that its own addresses are not refused by address', () => {
+    const stack = new Stack(new App(), 'Stack');
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+      vpcId: 'vpc-1',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      privateSubnetIds: ['subnet-1', 'subnet-2'],
+      privateSubnetIpv4CidrBlocks: ['10.0.1.0/24', '10.0.2.0/24'],
+    });
+    new EgressProxyProvider(stack, 'Proxy', { vpc, policy: new EgressPolicy({ allowedDomains: DOMAINS }) });
+    Annotations.fromStack(stack).hasWarning('/Stack/Proxy', Match.stringLikeRegexp('imported without its CIDR block'));
+  });
+
   test('the staged allowlist holds the policy domains', () => {
     const { template } = synth();
     const allowlist = contentOf(template, 'stage', `${STAGE}/etc/squid/egress-allowed-domains.txt`).trim().split('\n');
@@ -745,7 +769,7 @@ describe('security groups', () => {
   });
 
   test('the instances reach out only on the policy ports and HTTPS', () => {
-    const { template } = synth({}, { allowedDomains: DOMAINS, ports: [443, 8443] });
+    const { template } = synth({}, { allowedDomains: DOMAINS, ports: [8443] });
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
       GroupDescription: Match.stringLikeRegexp('^Egress proxy instances'),
       SecurityGroupEgress: [
@@ -957,7 +981,7 @@ describe('handles and warnings', () => {
 
 describe('bad props', () => {
   test.each([
-    [{ minCapacity: 3, maxCapacity: 2 }, /minCapacity 3 is above maxCapacity 2/],
+    [{ minCapacity: 3, maxCapacity: 2 }, /Invalid minCapacity 3: it is above maxCapacity 2/],
     [{ desiredCapacity: 5 }, /desiredCapacity 5: it must lie between minCapacity 2 and maxCapacity 4/],
     [{ minCapacity: 0 }, /minCapacity 0: expected a whole number of at least 1/],
     [{ port: 0 }, /Invalid port 0: .* 1 to 65535/],

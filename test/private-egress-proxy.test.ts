@@ -216,7 +216,7 @@ describe('with only a VPC and allowed domains', () => {
 describe('allowedDomains or policy', () => {
   test('neither fails, asking for allowed domains or a policy', () => {
     expect(errorFor((stack, vpc) => new PrivateEgressProxy(stack, 'Egress', { vpc }))).toMatch(
-      /^Give allowedDomains \(the host names the proxy may reach\) or a full policy$/,
+      /^Invalid allowedDomains: missing; give allowedDomains \(the host names the proxy may reach\) or a full policy$/,
     );
   });
 
@@ -230,7 +230,7 @@ describe('allowedDomains or policy', () => {
             policy: new EgressPolicy({ allowedDomains: DOMAINS }),
           }),
       ),
-    ).toMatch(/^Give either allowedDomains or policy, not both/);
+    ).toMatch(/^Invalid allowedDomains: give either allowedDomains or policy, not both/);
   });
 
   test('an empty allowedDomains fails: enforce mode would deny everything', () => {
@@ -344,13 +344,17 @@ describe('provider props', () => {
     });
   });
 
-  test('providerOptions pass through: log retention and allowed accounts', () => {
+  test("providerOptions pass through: log retention, and allowed accounts beside the stack's own", () => {
     const { template } = build({
       providerOptions: { logRetention: logs.RetentionDays.ONE_MONTH, allowedAccounts: ['333333333333'] },
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    // The construct's own endpoint is in this account: it stays admitted whatever the options add.
     template.hasResourceProperties('AWS::EC2::VPCEndpointServicePermissions', {
-      AllowedPrincipals: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::333333333333:root']] }],
+      AllowedPrincipals: [
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${ACCOUNT}:root`]] },
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::333333333333:root']] },
+      ],
     });
   });
 
@@ -401,9 +405,13 @@ describe('provider props', () => {
     );
   });
 
-  test('providerOptions.allowedAccounts adds accounts that connect without acceptance, as the grant says', () => {
-    const { template } = build({ providerOptions: { allowedAccounts: [ACCOUNT, '333333333333'] } });
+  test('providerOptions.allowedAccounts adds accounts that connect without acceptance, and says so at synth', () => {
+    const { stack, template } = build({ providerOptions: { allowedAccounts: [ACCOUNT, '333333333333'] } });
     template.hasResourceProperties('AWS::EC2::VPCEndpointService', { AcceptanceRequired: false });
+    Annotations.fromStack(stack).hasWarning(
+      '/Stack/Egress',
+      Match.stringLikeRegexp("connect without the owner's approval.*EgressProxyProvider"),
+    );
     template.hasResourceProperties('AWS::EC2::VPCEndpointServicePermissions', {
       AllowedPrincipals: [
         { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${ACCOUNT}:root`]] },
@@ -423,10 +431,6 @@ describe('provider props', () => {
 });
 
 describe('endpoint options', () => {
-  test('endpointOptions.outputs false leaves out the stack outputs', () => {
-    expect(build({ endpointOptions: { outputs: false } }).template.findOutputs('*')).toEqual({});
-  });
-
   test('endpointOptions.allowedCidrs admit those networks when sourceCidrs is absent', () => {
     const { egress, template } = build({ endpointOptions: { allowedCidrs: ['172.16.0.0/12'] } });
     expect(endpointSecurityGroup(template).properties.SecurityGroupIngress).toEqual([

@@ -111,7 +111,7 @@ function checkRouteOut(vpc: ec2.IVpc, subnets: ec2.ISubnet[], publicIp: boolean)
 }
 
 /** The subnet's Availability Zone, or undefined when an imported subnet does not know it. */
-export function availabilityZoneOf(subnet: ec2.ISubnet): string | undefined {
+function availabilityZoneOf(subnet: ec2.ISubnet): string | undefined {
   try {
     return subnet.availabilityZone;
   } catch {
@@ -123,7 +123,7 @@ export function availabilityZoneOf(subnet: ec2.ISubnet): string | undefined {
  * The IPv4 CIDR of a subnet, or the VPC's when an imported subnet does not know its own
  * (a wider trust for PROXY protocol headers, still limited to the VPC).
  */
-export function subnetCidrOf(subnet: ec2.ISubnet, vpc: ec2.IVpc): string {
+function subnetCidrOf(subnet: ec2.ISubnet, vpc: ec2.IVpc): string {
   try {
     return subnet.ipv4CidrBlock;
   } catch {

@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { EgressProxyProviderProps } from '../egress-proxy-provider';
 import { checkDnsServers } from './dns-servers';
 import { vcpusOfInstanceType } from './instance-size';
+import { REGION_NAME } from './validation';
 
 /** The provider's props, validated and with every default filled in. */
 export interface ProviderSettings {
@@ -64,7 +65,7 @@ function resolveCapacity(
     if (value !== undefined) wholeNumber(name, value, 1, Infinity, 'expected a whole number of at least 1');
   }
   if (minCapacity > maxCapacity) {
-    throw new Error(`Invalid capacity: minCapacity ${minCapacity} is above maxCapacity ${maxCapacity}`);
+    throw new Error(`Invalid minCapacity ${minCapacity}: it is above maxCapacity ${maxCapacity}`);
   }
   if (desiredCapacity !== undefined && (desiredCapacity < minCapacity || desiredCapacity > maxCapacity)) {
     throw new Error(
@@ -99,7 +100,7 @@ function checkServiceProps(props: EgressProxyProviderProps): void {
     }
   }
   for (const region of props.allowedRegions ?? []) {
-    if (!Token.isUnresolved(region) && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+    if (!Token.isUnresolved(region) && !REGION_NAME.test(region)) {
       throw new Error(`Invalid allowedRegions entry '${region}': expected a Region name such as 'eu-west-1'`);
     }
   }

@@ -4,6 +4,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { checkParameterPrefix } from './validation';
 
 /** What {@link publishEndpointService} needs. */
 export interface EndpointServiceOptions {
@@ -35,8 +36,6 @@ export const SERVICE_PARAMETERS = {
   region: 'region',
   availabilityZoneIds: 'availability-zone-ids',
 } as const;
-
-const PARAMETER_PREFIX = /^\/[A-Za-z0-9_.\-/]*[A-Za-z0-9_.-]$/;
 
 /**
  * The PrivateLink endpoint service in front of the load balancer: the given principals and
@@ -123,11 +122,7 @@ function writeServiceParameters(
 function checkParameterNames(options: EndpointServiceOptions): void {
   const prefix = options.ssmParameterPrefix;
   if (prefix === undefined || Token.isUnresolved(prefix)) return;
-  if (!PARAMETER_PREFIX.test(prefix)) {
-    throw new Error(
-      `Invalid ssmParameterPrefix '${prefix}': an SSM parameter path such as '/egress-proxy' (a leading '/', then letters, digits, '_', '.', '-' and '/', no trailing '/')`,
-    );
-  }
+  checkParameterPrefix('ssmParameterPrefix', prefix);
   if (zoneIdsOf(options.subnets) === undefined) {
     throw new Error(
       `Invalid ssmParameterPrefix '${prefix}': the load balancer's subnets were imported, so their AZ IDs are unknown and ` +

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Aws, CfnResource, Stack, Token } from 'aws-cdk-lib';
@@ -15,37 +15,37 @@ import { hostFile, renderHostTemplate, scriptWithValues, shellAssignments } from
  * installs them, checks them with `squid -k parse`, and reloads Squid, or puts the previous files
  * back when the check fails.
  */
-export const STATE_DIR = '/var/lib/egress-proxy';
+const STATE_DIR = '/var/lib/egress-proxy';
 export const STAGE_DIR = `${STATE_DIR}/staged`;
-export const MANIFEST_FILE = `${STATE_DIR}/staged.manifest`;
+const MANIFEST_FILE = `${STATE_DIR}/staged.manifest`;
 /** The control script's reason for a failed step, sent with the failure signal at first boot. */
-export const LAST_ERROR_FILE = `${STATE_DIR}/last-error`;
-export const CONTROL_SCRIPT = '/usr/local/sbin/egress-proxy';
+const LAST_ERROR_FILE = `${STATE_DIR}/last-error`;
+const CONTROL_SCRIPT = '/usr/local/sbin/egress-proxy';
 /** The control script's settings (shell variables); the script sources this path. */
-export const HOST_ENV_FILE = '/etc/egress-proxy/host.env';
-export const FIREWALL_RULES_FILE = '/etc/egress-proxy/firewall.nft';
+const HOST_ENV_FILE = '/etc/egress-proxy/host.env';
+const FIREWALL_RULES_FILE = '/etc/egress-proxy/firewall.nft';
 export const SQUID_CONF = '/etc/squid/squid.conf';
 export const SQUID_CONFIG_DIR = '/etc/squid';
 export const SQUID_LOG_DIR = '/var/log/squid';
 export const SQUID_PID_FILE = '/run/squid.pid';
-export const BUMP_CERT_FILE = '/etc/squid/egress-bump.pem';
-export const CLOUDWATCH_AGENT_CONFIG = '/opt/aws/amazon-cloudwatch-agent/etc/egress-proxy.json';
+const BUMP_CERT_FILE = '/etc/squid/egress-bump.pem';
+const CLOUDWATCH_AGENT_CONFIG = '/opt/aws/amazon-cloudwatch-agent/etc/egress-proxy.json';
 /** The group Amazon Linux 2023's `squid` package runs Squid as. */
 export const SQUID_GROUP = 'squid';
 
 /** cfn-init config sets: `install` at first boot, `reload` from cfn-hup when the metadata changes. */
 export const INSTALL_CONFIG_SET = 'install';
-export const RELOAD_CONFIG_SET = 'reload';
+const RELOAD_CONFIG_SET = 'reload';
 
 /** Amazon Linux 2023 packages the instance installs at first boot. */
-export const HOST_PACKAGES = ['squid', 'openssl', 'nftables', 'amazon-cloudwatch-agent'];
+const HOST_PACKAGES = ['squid', 'openssl', 'nftables', 'amazon-cloudwatch-agent'];
 
 /**
  * Files larger than this travel as S3 assets instead of inline in the template, so a long
  * allowlist neither bloats the template towards CloudFormation's limit nor slows every
  * DescribeStackResource call that cfn-init and cfn-hup make.
  */
-export const INLINE_FILE_LIMIT = 32 * 1024;
+const INLINE_FILE_LIMIT = 32 * 1024;
 
 /** Bumped whenever the on-instance set-up changes in a way the fingerprint inputs do not show. */
 const HOST_SETUP_VERSION = 2;
@@ -252,17 +252,15 @@ function stageSquidFiles(
   return { config, assets };
 }
 
-/** A rendered file as an S3 asset, written once per content under the OS temporary directory. */
+/**
+ * A rendered file as an S3 asset. It is written into a new private directory (mode 0700) for
+ * each synthesis, never into a shared path another user could have filled first; the asset's
+ * hash comes from the content.
+ */
 function fileAsset(scope: Construct, f: SquidConfigFile): s3assets.Asset {
-  const hash = createHash('sha256').update(f.content).digest('hex');
   const base = f.path.slice(f.path.lastIndexOf('/') + 1);
-  const dir = join(tmpdir(), 'cdk-private-egress-proxy', hash.slice(0, 32));
-  const file = join(dir, base);
-  if (!existsSync(file)) {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(`${file}.${process.pid}`, f.content);
-    renameSync(`${file}.${process.pid}`, file);
-  }
+  const file = join(mkdtempSync(join(tmpdir(), 'cdk-private-egress-proxy-')), base);
+  writeFileSync(file, f.content, { mode: 0o644 });
   const id = `SquidFile-${base.replace(/[^A-Za-z0-9]/g, '-')}`;
   return new s3assets.Asset(scope, id, { path: file });
 }

@@ -27,7 +27,7 @@ export const MEMORY_MODEL = {
 export const NLB_TARGET_CONNECTIONS = 55_000;
 
 /** Below this many concurrent tunnels per instance, synthesis warns that the instance type is too small. */
-export const USEFUL_MINIMUM_CONNECTIONS = 1_000;
+const USEFUL_MINIMUM_CONNECTIONS = 1_000;
 
 /** What {@link sizeProxyInstance} needs. */
 export interface SizingInput {

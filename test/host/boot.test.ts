@@ -8,7 +8,7 @@
  *
  * Traffic comes from this process, at an address in the load balancer's subnet, with PROXY
  * protocol v2 headers as the NLB sends them; destinations live in a second namespace at
- * documentation addresses. Nothing can leave the two namespaces (test/host/network.ts checks the
+ * AS112 sink addresses. Nothing can leave the two namespaces (test/host/network.ts checks the
  * routes first). The run prints `host boot: N checks passed, N failed`.
  */
 import { execFileSync } from 'node:child_process';
@@ -20,13 +20,14 @@ import { ProxyInstance, rootFilesystem, sleep, STANDIN_MINUTE_SECONDS, waitUntil
 import { HostNetwork } from './network';
 import { HostTemplate, synthesizeHost } from './template';
 import { EgressProxyProvider } from '../../src';
+import { STAGE_DIR } from '../../src/private/proxy-host';
 import { makeCertificates, TestCertificates } from '../squid/certs';
 import { openTunnel, ppv2, proxyRequest, watchStream } from '../squid/proxy-client';
 
 const ALLOWED = 'allowed.host.test';
 const ADDED = 'added.host.test';
 const DENIED = 'denied.host.test';
-const STAGED_ALLOWLIST = '/var/lib/egress-proxy/staged/etc/squid/egress-allowed-domains.txt';
+const STAGED_ALLOWLIST = `${STAGE_DIR}/etc/squid/egress-allowed-domains.txt`;
 const CLIENT = { source: '10.50.1.2', endpointId: 'vpce-0123456789abcdef0' };
 const PORT = 3128;
 const HEALTH_CHECK_PORT = 3129;

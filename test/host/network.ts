@@ -151,7 +151,14 @@ export class HostNetwork {
         return String(e.stderr ?? e.message);
       }
     };
-    for (const outside of ['169.254.169.254', '192.0.2.1', '10.0.0.1', '8.8.8.8']) {
+    for (const outside of [
+      '169.254.169.254',
+      '192.0.2.1',
+      '10.0.0.1',
+      '8.8.8.8',
+      'fd00:ec2::254',
+      '2001:db8:ffff::1',
+    ]) {
       const r = route(outside);
       if (!/unreachable/i.test(r)) throw new Error(`Unsafe network: ${outside} is routable from ${this.box}: ${r}`);
     }

@@ -2,5 +2,5 @@
 # Lane: real Squid and the real AWS CLI in network namespaces (root).
 set -euo pipefail
 source scripts/ci/lib.sh
-# One real-Squid run at a time on a machine (SMP Squid shares /run/squid): wait for the lock.
-stage "Real Squid and the real AWS CLI" flock /tmp/pep-squid.lock npx projen test:squid
+# The task waits for the real-Squid lock (one Squid run at a time on a machine).
+stage "Real Squid and the real AWS CLI" npx projen test:squid
