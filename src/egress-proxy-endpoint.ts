@@ -129,16 +129,7 @@ export class EgressProxyEndpoint extends Construct implements ec2.IConnectable {
   constructor(scope: Construct, id: string, props: EgressProxyEndpointProps) {
     super(scope, id);
     const service = props.service;
-    this.port = props.port ?? service.port;
-    checkPort('port', this.port);
-    if (props.port !== undefined && props.port !== service.port) {
-      throw new Error(
-        `Invalid port ${props.port}: the proxy service listens on ${service.port}; the endpoint must use the same port`,
-      );
-    }
-    const cidrs = (props.allowedCidrs ?? []).map((c) =>
-      Token.isUnresolved(c) ? c : parseCidr(c, 'allowedCidrs entry').text,
-    );
+    this.port = endpointPort(props);
     const serviceRegion = crossRegion(service.region, Stack.of(this).region);
     const subnets = serviceRegion ? this.selectSubnets(props) : this.placeInServedZones(props, service);
 
@@ -161,68 +152,15 @@ export class EgressProxyEndpoint extends Construct implements ec2.IConnectable {
       (this.endpoint.node.defaultChild as ec2.CfnVPCEndpoint).addPropertyOverride('ServiceRegion', serviceRegion);
     }
     this.connections = new ec2.Connections({ securityGroups: [securityGroup], defaultPort: ec2.Port.tcp(this.port) });
-    const peers = props.allowedPeers ?? [];
-    const ingress = cidrs.length > 0 || peers.length > 0 ? cidrs : [props.vpc.vpcCidrBlock];
-    for (const c of ingress) {
-      const peer = !Token.isUnresolved(c) && c.includes(':') ? ec2.Peer.ipv6(c) : ec2.Peer.ipv4(c);
-      this.connections.allowFrom(peer, ec2.Port.tcp(this.port), 'Proxy clients');
-    }
-    for (const p of peers) this.connections.allowDefaultPortFrom(p, 'Proxy clients');
-    // cdk-nag's AwsSolutions-EC23 (no 0.0.0.0/0 ingress) cannot read an Fn::GetAtt CIDR and
-    // reports a validation failure instead of a result. Acknowledge that only when the unreadable
-    // rule is the consumer VPC's own CIDR block and no literal rule is open to the world (rules
-    // added later through `connections` are the caller's to check).
-    const vpcCidr = props.vpc.vpcCidrBlock;
-    const unresolved = ingress.filter((c) => Token.isUnresolved(c));
-    if (
-      unresolved.length > 0 &&
-      unresolved.every((c) => c === vpcCidr) &&
-      !ingress.some((c) => !Token.isUnresolved(c) && /\/0$/.test(c))
-    ) {
-      acknowledgeNagFindings(securityGroup, [
-        {
-          id: 'CdkNagValidationFailure',
-          reason:
-            "The ingress rule that cdk-nag cannot resolve is the consumer VPC's own CIDR block (Fn::GetAtt on the VPC), never 0.0.0.0/0 or ::/0.",
-          appliesTo: ['AwsSolutions-EC23'],
-        },
-      ]);
-    }
+    this.admitClients(props, securityGroup);
 
     this.endpointId = this.endpoint.vpcEndpointId;
-    if (props.dnsName !== undefined) {
-      const name = props.dnsName.replace(/\.$/, '').toLowerCase();
-      if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(name)) {
-        throw new Error(
-          `Invalid dnsName '${props.dnsName}': a host name with at least two labels, e.g. 'proxy.egress.internal'`,
-        );
-      }
-      this.hostedZone =
-        props.hostedZone ??
-        new route53.PrivateHostedZone(this, 'Zone', { vpc: props.vpc, zoneName: name.slice(name.indexOf('.') + 1) });
-      new route53.ARecord(this, 'Record', {
-        zone: this.hostedZone,
-        recordName: `${name}.`,
-        target: route53.RecordTarget.fromAlias(new targets.InterfaceVpcEndpointTarget(this.endpoint)),
-      });
-      this.dnsName = name;
-    } else {
-      // Entries look like 'Z1HUB23UULQXV:vpce-….vpce-svc-….<region>.vpce.amazonaws.com'; the first is regional.
-      this.dnsName = Fn.select(1, Fn.split(':', Fn.select(0, this.endpoint.vpcEndpointDnsEntries)));
-    }
+    const dns = this.createDnsName(props);
+    this.dnsName = dns.dnsName;
+    this.hostedZone = dns.hostedZone;
     this.proxyUrl = `http://${this.dnsName}:${this.port}`;
     this.clientSettings = ClientSettings.forProxyUrl(this.proxyUrl);
-
-    if (props.outputs ?? false) {
-      new CfnOutput(this, 'ProxyUrl', {
-        description: 'HTTPS_PROXY / HTTP_PROXY for clients of the egress proxy',
-        value: this.proxyUrl,
-      });
-      new CfnOutput(this, 'ExportCommand', {
-        description: 'Paste into a shell to send the AWS CLI and SDKs through the egress proxy',
-        value: this.clientSettings.exportCommand(),
-      });
-    }
+    if (props.outputs ?? false) this.addOutputs();
   }
 
   /** The client environment variables (see {@link ClientSettings.environment}). */
@@ -259,6 +197,77 @@ export class EgressProxyEndpoint extends Construct implements ec2.IConnectable {
   }
 
   /** The subnets of `subnets` (or the default selection); fails when they match none. */
+  /**
+   * The endpoint's ingress: `allowedCidrs` and `allowedPeers`, or the consumer VPC's CIDR block
+   * when neither is given.
+   */
+  private admitClients(props: EgressProxyEndpointProps, securityGroup: ec2.SecurityGroup): void {
+    const cidrs = (props.allowedCidrs ?? []).map((c) =>
+      Token.isUnresolved(c) ? c : parseCidr(c, 'allowedCidrs entry').text,
+    );
+    const peers = props.allowedPeers ?? [];
+    const ingress = cidrs.length > 0 || peers.length > 0 ? cidrs : [props.vpc.vpcCidrBlock];
+    for (const c of ingress) {
+      const peer = !Token.isUnresolved(c) && c.includes(':') ? ec2.Peer.ipv6(c) : ec2.Peer.ipv4(c);
+      this.connections.allowFrom(peer, ec2.Port.tcp(this.port), 'Proxy clients');
+    }
+    for (const p of peers) this.connections.allowDefaultPortFrom(p, 'Proxy clients');
+    // cdk-nag's AwsSolutions-EC23 (no 0.0.0.0/0 ingress) cannot read an Fn::GetAtt CIDR and
+    // reports a validation failure instead of a result. Acknowledge that only when the unreadable
+    // rule is the consumer VPC's own CIDR block and no literal rule is open to the world (rules
+    // added later through `connections` are the caller's to check).
+    const unresolved = ingress.filter((c) => Token.isUnresolved(c));
+    if (
+      unresolved.length > 0 &&
+      unresolved.every((c) => c === props.vpc.vpcCidrBlock) &&
+      !ingress.some((c) => !Token.isUnresolved(c) && /\/0$/.test(c))
+    ) {
+      acknowledgeNagFindings(securityGroup, [
+        {
+          id: 'CdkNagValidationFailure',
+          reason:
+            "The ingress rule that cdk-nag cannot resolve is the consumer VPC's own CIDR block (Fn::GetAtt on the VPC), never 0.0.0.0/0 or ::/0.",
+          appliesTo: ['AwsSolutions-EC23'],
+        },
+      ]);
+    }
+  }
+
+  /** `dnsName` in a private hosted zone, or the endpoint's regional DNS name. */
+  private createDnsName(props: EgressProxyEndpointProps): { dnsName: string; hostedZone?: route53.IPrivateHostedZone } {
+    if (props.dnsName === undefined) {
+      // Entries look like 'Z1HUB23UULQXV:vpce-….vpce-svc-….<region>.vpce.amazonaws.com'; the first is regional.
+      return { dnsName: Fn.select(1, Fn.split(':', Fn.select(0, this.endpoint.vpcEndpointDnsEntries))) };
+    }
+    const name = props.dnsName.replace(/\.$/, '').toLowerCase();
+    if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(name)) {
+      throw new Error(
+        `Invalid dnsName '${props.dnsName}': a host name with at least two labels, e.g. 'proxy.egress.internal'`,
+      );
+    }
+    const hostedZone =
+      props.hostedZone ??
+      new route53.PrivateHostedZone(this, 'Zone', { vpc: props.vpc, zoneName: name.slice(name.indexOf('.') + 1) });
+    new route53.ARecord(this, 'Record', {
+      zone: hostedZone,
+      recordName: `${name}.`,
+      target: route53.RecordTarget.fromAlias(new targets.InterfaceVpcEndpointTarget(this.endpoint)),
+    });
+    return { dnsName: name, hostedZone };
+  }
+
+  /** The stack outputs `outputs: true` asks for. */
+  private addOutputs(): void {
+    new CfnOutput(this, 'ProxyUrl', {
+      description: 'HTTPS_PROXY / HTTP_PROXY for clients of the egress proxy',
+      value: this.proxyUrl,
+    });
+    new CfnOutput(this, 'ExportCommand', {
+      description: 'Paste into a shell to send the AWS CLI and SDKs through the egress proxy',
+      value: this.clientSettings.exportCommand(),
+    });
+  }
+
   private selectSubnets(props: EgressProxyEndpointProps, zones?: string[]): ec2.SubnetSelection {
     const base = props.subnets ?? defaultSubnets(props.vpc);
     const selection = zones === undefined ? base : { ...base, availabilityZones: zones };
@@ -366,4 +375,16 @@ function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
   return vpc.privateSubnets.length > 0
     ? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }
     : { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+}
+
+/** The endpoint's port: `port` when given (it must be the service's), else the service's. */
+function endpointPort(props: EgressProxyEndpointProps): number {
+  const port = props.port ?? props.service.port;
+  checkPort('port', port);
+  if (props.port !== undefined && props.port !== props.service.port) {
+    throw new Error(
+      `Invalid port ${props.port}: the proxy service listens on ${props.service.port}; the endpoint must use the same port`,
+    );
+  }
+  return port;
 }

@@ -1,6 +1,6 @@
 /**
- * Assertions the integration tests run after deploying, so that whoever runs `integ-runner`
- * against an account learns whether the proxy works, not only that the stacks were created.
+ * Assertions the integration tests run after deploying, so that whoever deploys them into an
+ * account learns whether the proxy works, not only that the stacks were created.
  * Every check waits (retrying) for its expected result and fails the deployment when the time
  * runs out. The integ-tests-alpha assertion stack holds them (its Lambda functions are the only
  * ones the integration tests create).

@@ -3,8 +3,9 @@
  * service from SSM parameters and needs acceptance. Its snapshot is committed and checked by
  * `scripts/test-all.sh` without deploying.
  *
- * integ-runner deploys every stack with one set of credentials, so a run plays both accounts
- * in one: set CONSUMER_ACCOUNT to that account (the provider allows only it). The assertions
+ * Deployed with one set of credentials (`npx cdk deploy --all --app 'npx ts-node
+ * --prefer-ts-exts test/integ.cross-account.ts'`), a run plays both accounts in one: set
+ * CONSUMER_ACCOUNT to that account (the provider allows only it). The assertions
  * then do what account A does for account B - accept the endpoint connection, as
  * `aws ec2 accept-vpc-endpoint-connections` would - and check that the connection is
  * available, every target is healthy, B's build agent runs `aws sts get-caller-identity`

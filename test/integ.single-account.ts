@@ -1,8 +1,10 @@
 /**
  * Integration test: the single-account topology (PrivateEgressProxy) with a build agent in the
  * closed subnets. Its snapshot is committed and checked by `scripts/test-all.sh` without
- * deploying. With credentials for an account, `npx projen integ:deploy` (integ-runner) deploys
- * it into eu-west-1 and runs the assertions: the endpoint connection is available (no
+ * deploying. With credentials for an account, `npx cdk deploy --all --app 'npx ts-node
+ * --prefer-ts-exts test/integ.single-account.ts'` deploys it into eu-west-1 and runs the
+ * assertions (integ-runner cannot read this aws-cdk-lib's cloud assemblies; see
+ * scripts/integ-snapshot.ts): the endpoint connection is available (no
  * acceptance step: the construct needs none), every target is healthy, the agent runs
  * `aws sts get-caller-identity` through the proxy, and a request to an unlisted host gets 403.
  */

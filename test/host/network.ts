@@ -1,4 +1,5 @@
 import { ChildProcess, execFileSync, spawn, SpawnOptions } from 'node:child_process';
+import { ChildProcesses } from '../child-processes';
 
 /**
  * The network of a proxy host under test: two network namespaces this process creates, and
@@ -41,7 +42,7 @@ export class HostNetwork {
   private readonly hostVeth: string;
   private readonly boxUpstreamAddress: string;
   private readonly upstreamLinkAddress: string;
-  private readonly children = new Set<ChildProcess>();
+  private readonly processes = new ChildProcesses();
   private destroyed = false;
 
   private constructor(tag: string) {
@@ -82,34 +83,19 @@ export class HostNetwork {
 
   /** Have {@link destroy} stop this process (by PID) if it still runs. */
   public track(child: ChildProcess): void {
-    this.children.add(child);
-    child.on('exit', () => this.children.delete(child));
+    this.processes.track(child);
   }
 
   /** Stop a process by its PID and wait for it: `signal`, then SIGKILL after `timeoutMs`. */
   public async stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill(signal);
-    const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
-    if ((await Promise.race([exited, timer])) === 'timeout') {
-      child.kill('SIGKILL');
-      await exited;
-    }
+    return this.processes.stop(child, signal, timeoutMs);
   }
 
   /** Stop every process started here (by PID), delete the links and namespaces. */
   public destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const child of this.children) {
-      try {
-        if (child.pid) process.kill(child.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-    this.children.clear();
+    this.processes.killAll();
     run('ip', ['link', 'del', this.hostVeth], true);
     run('ip', ['netns', 'del', this.box], true);
     run('ip', ['netns', 'del', this.upstream], true);

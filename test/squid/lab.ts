@@ -2,6 +2,7 @@ import { ChildProcess, execFileSync, spawn, SpawnOptions } from 'node:child_proc
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ChildProcesses } from '../child-processes';
 
 /**
  * A private network for tests: a network namespace with no default route, joined to the test
@@ -38,7 +39,7 @@ export class Lab {
   /** One address in each private or special-purpose range, by name, local to the namespace. */
   public readonly privateAddresses: Readonly<Record<string, string>> = PRIVATE_TEST_ADDRESSES;
   private readonly veth: string;
-  private readonly children = new Set<ChildProcess>();
+  private readonly processes = new ChildProcesses();
   private destroyed = false;
 
   private constructor() {
@@ -71,35 +72,20 @@ export class Lab {
       stdio: ['ignore', 'pipe', 'pipe'],
       ...options,
     });
-    this.children.add(child);
-    child.on('exit', () => this.children.delete(child));
+    this.processes.track(child);
     return child;
   }
 
   /** Stop a process started with {@link spawn} by its PID and wait for it to exit. */
   public async stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill(signal);
-    const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
-    if ((await Promise.race([exited, timer])) === 'timeout') {
-      child.kill('SIGKILL');
-      await exited;
-    }
+    return this.processes.stop(child, signal, timeoutMs);
   }
 
   /** Stop every process this lab started (by PID), delete the namespace and the veth, remove files. */
   public destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const child of this.children) {
-      try {
-        if (child.pid) process.kill(child.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-    this.children.clear();
+    this.processes.killAll();
     run('ip', ['link', 'del', this.veth], true);
     run('ip', ['netns', 'del', this.name], true);
     rmSync(this.dir, { recursive: true, force: true });
