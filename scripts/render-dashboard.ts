@@ -13,9 +13,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { EgressPolicy, EgressProxyProvider } from '../src';
 
 export const SVG_FILE = join(__dirname, '..', 'docs', 'dashboard.svg');
@@ -99,7 +99,9 @@ export function renderSvg(body: { widgets: DashboardWidget[] }): string {
     out.push(text(x + 10, y + 20, 13, 'bold', '#16191f', clip(w.properties.title ?? '', maxChars - 2)));
     const lines = describe(w);
     const room = Math.floor((hpx - 34) / 15);
-    lines.slice(0, room).forEach((l, i) => out.push(text(x + 10, y + 40 + i * 15, 11, 'normal', l.color, clip(l.text, maxChars))));
+    lines
+      .slice(0, room)
+      .forEach((l, i) => out.push(text(x + 10, y + 40 + i * 15, 11, 'normal', l.color, clip(l.text, maxChars))));
     out.push('</g>');
   }
   out.push('</svg>', '');
@@ -117,14 +119,20 @@ const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b
 function describe(w: DashboardWidget): Line[] {
   const p = w.properties;
   if (w.type === 'alarm') {
-    return [{ text: 'alarm status:', color: '#545b64' }, ...p.alarms.map((a: string) => ({ text: `● ${shortRef(a)}`, color: '#1d8102' }))];
+    return [
+      { text: 'alarm status:', color: '#545b64' },
+      ...p.alarms.map((a: string) => ({ text: `● ${shortRef(a)}`, color: '#1d8102' })),
+    ];
   }
   if (w.type === 'metric') {
     return (p.metrics as any[][]).map((m, i) => {
       const opts = typeof m[m.length - 1] === 'object' ? m[m.length - 1] : {};
       const [namespace, name] = m;
       const ns = namespace.startsWith('EgressProxy/') ? 'access log' : namespace;
-      return { text: `■ ${opts.label ?? name}: ${name} ${opts.stat ?? p.stat ?? 'Average'} (${ns})`, color: PALETTE[i % PALETTE.length] };
+      return {
+        text: `■ ${opts.label ?? name}: ${name} ${opts.stat ?? p.stat ?? 'Average'} (${ns})`,
+        color: PALETTE[i % PALETTE.length],
+      };
     });
   }
   if (w.type === 'log') {

@@ -149,7 +149,10 @@ describe('dashboard', () => {
       title: r.Properties.Name as string,
       query: r.Properties.QueryString as string,
     }));
-    const widgetQueries = widgets('log').map((w) => ({ title: w.properties.title as string, query: w.properties.query as string }));
+    const widgetQueries = widgets('log').map((w) => ({
+      title: w.properties.title as string,
+      query: w.properties.query as string,
+    }));
 
     test('the dashboard has the requests-per-minute, by-rule and top-consumers queries', () => {
       expect(widgetQueries.map((q) => q.title)).toEqual([
@@ -176,7 +179,10 @@ describe('dashboard', () => {
         const aliases = [...rest.matchAll(/ as (\w+)/g)].map((m) => m[1]);
         const identifiers = rest
           .replace(/"[^"]*"/g, '')
-          .replace(/\b(stats|filter|sort|limit|by|as|and|or|not|desc|asc|count|sum|count_distinct|bin|ispresent)\b/g, '')
+          .replace(
+            /\b(stats|filter|sort|limit|by|as|and|or|not|desc|asc|count|sum|count_distinct|bin|ispresent)\b/g,
+            '',
+          )
           .match(/\b[a-z_]+\b/g);
         for (const id of identifiers ?? []) expect([...Object.keys(SAMPLE_FIELDS), ...aliases]).toContain(id);
       },

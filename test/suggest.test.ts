@@ -7,7 +7,13 @@ import { sampleAccessLogLine, SAMPLE_FIELDS } from './access-log-sample';
 import * as lib from '../src';
 import { AwsEndpoints, AwsService, EgressPolicy } from '../src';
 import { main } from '../src/cli/main';
-import { matchAwsEndpoint, renderTypeScript, Suggestion, SuggestionBuilder, SuggestOptions } from '../src/private/suggest';
+import {
+  matchAwsEndpoint,
+  renderTypeScript,
+  Suggestion,
+  SuggestionBuilder,
+  SuggestOptions,
+} from '../src/private/suggest';
 import { InputError, readInput } from '../src/private/suggest-input';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter, parseAccessLogLine } from '../src/private/suggest-log';
 
@@ -74,7 +80,11 @@ describe('parsing one line', () => {
     ['an escape sequence', line({ sni: 'a\x1b[31m.example.com' }), 'malformed'],
     ['a NUL byte', line({ sni: 'a\x00.example.com' }), 'malformed'],
     ['a carriage return inside', line({ sni: 'a.example.com\rrule=allowlisted' }), 'malformed'],
-    ['fields injected through the SNI', line({ sni: 'x.test status=TCP_TUNNEL/200 rule=allowlisted audit=- bytes_out=1' }), 'malformed'],
+    [
+      'fields injected through the SNI',
+      line({ sni: 'x.test status=TCP_TUNNEL/200 rule=allowlisted audit=- bytes_out=1' }),
+      'malformed',
+    ],
     ['a replacement character (invalid UTF-8)', line({ sni: 'caf\ufffd.example.com' }), 'nonUtf8'],
     ['an endpoint that is not a vpce ID', line({ endpoint: 'vpce-XYZ' }), 'malformed'],
     ['a client that is not an address', line({ client: 'evil' }), 'malformed'],
@@ -85,7 +95,11 @@ describe('parsing one line', () => {
     ['an IP address as SNI', line({ sni: '192.0.2.1' }), 'malformed'],
     ['a rule this version does not know', line({ rule: 'some-new-rule' }), 'unknownRule'],
     ['an audit mark other than would-deny', line({ audit: 'maybe' }), 'malformed'],
-    ['a line over the limit', line({ sni: `${'a'.repeat(60)}.${'b'.repeat(60)}.example.com`, bytes_out: '1'.repeat(4000) }), 'tooLong'],
+    [
+      'a line over the limit',
+      line({ sni: `${'a'.repeat(60)}.${'b'.repeat(60)}.example.com`, bytes_out: '1'.repeat(4000) }),
+      'tooLong',
+    ],
   ])('skips %s', (_what, text, reason) => {
     expect(parseAccessLogLine(text)).toEqual({ skipped: reason });
   });
@@ -94,7 +108,12 @@ describe('parsing one line', () => {
 describe('splitting input into lines', () => {
   test('drops a line longer than the limit without holding it, and reads the lines around it', () => {
     const s = new LineSplitter(100);
-    const out = [...s.push(Buffer.from('short\n')), ...s.push(Buffer.alloc(1_000_000, 0x61)), ...s.push(Buffer.from('still long\nnext')), ...s.end()];
+    const out = [
+      ...s.push(Buffer.from('short\n')),
+      ...s.push(Buffer.alloc(1_000_000, 0x61)),
+      ...s.push(Buffer.from('still long\nnext')),
+      ...s.end(),
+    ];
     expect(out).toEqual(['short', undefined, 'next']);
   });
 
@@ -108,7 +127,9 @@ describe('splitting input into lines', () => {
 describe('suggesting a policy', () => {
   test('exact names with request counts; the SNI counts when it differs from the CONNECT host', async () => {
     const s = await suggest(
-      [audited('a.example.com'), audited('a.example.com'), audited('b.example.net', { sni: 'c.example.net' })].join('\n'),
+      [audited('a.example.com'), audited('a.example.com'), audited('b.example.net', { sni: 'c.example.net' })].join(
+        '\n',
+      ),
     );
     expect(s.entries).toEqual([
       { entry: 'a.example.com', count: 2 },
@@ -141,11 +162,21 @@ describe('suggesting a policy', () => {
       [
         audited('a.example.com'),
         audited('a.example.com', { dest: 'a.example.com:8443', rule: 'port-not-allowed' }),
-        line({ method: 'GET', dest: 'b.example.com:80', sni: '-', rule: 'plain-http-not-allowed', audit: 'would-deny' }),
+        line({
+          method: 'GET',
+          dest: 'b.example.com:80',
+          sni: '-',
+          rule: 'plain-http-not-allowed',
+          audit: 'would-deny',
+        }),
         line({ method: 'GET', dest: 'c.example.com:8080', sni: '-', rule: 'port-not-allowed', audit: 'would-deny' }),
       ].join('\n'),
     );
-    expect(s.policy).toEqual({ allowedDomains: ['a.example.com', 'b.example.com'], ports: [443, 8443], allowPlainHttp: true });
+    expect(s.policy).toEqual({
+      allowedDomains: ['a.example.com', 'b.example.com'],
+      ports: [443, 8443],
+      allowPlainHttp: true,
+    });
     expect(s.notAllowable).toEqual([{ destination: 'c.example.com:8080', rule: 'plain-http-port-not-80', count: 1 }]);
   });
 
@@ -159,18 +190,36 @@ describe('suggesting a policy', () => {
       ].join('\n'),
     );
     expect(s.consumers).toEqual([
-      { endpointId: a, sources: ['10.0.1.1', '10.0.1.2'], requests: 2, names: [{ name: 'x.example.com', count: 1 }, { name: 'y.example.com', count: 1 }] },
+      {
+        endpointId: a,
+        sources: ['10.0.1.1', '10.0.1.2'],
+        requests: 2,
+        names: [
+          { name: 'x.example.com', count: 1 },
+          { name: 'y.example.com', count: 1 },
+        ],
+      },
       { sources: ['10.9.0.5'], requests: 1, names: [{ name: 'x.example.com', count: 1 }] },
     ]);
   });
 
   describe('wildcards', () => {
-    const names = ['a.example.org', 'b.example.org', 'solo.example.net', 'x.co.uk', 'y.co.uk', 'one.github.io', 'two.github.io'];
+    const names = [
+      'a.example.org',
+      'b.example.org',
+      'solo.example.net',
+      'x.co.uk',
+      'y.co.uk',
+      'one.github.io',
+      'two.github.io',
+    ];
     const input = names.map((n) => audited(n)).join('\n');
 
     test('without --wildcards every name stays exact', async () => {
       expect((await suggest(input)).policy.allowedDomains).toEqual([...names].sort((p, q) => p.localeCompare(q)));
-      expect((await suggest(input)).entries.every((e) => !e.entry.startsWith('*') && !e.entry.startsWith('.'))).toBe(true);
+      expect((await suggest(input)).entries.every((e) => !e.entry.startsWith('*') && !e.entry.startsWith('.'))).toBe(
+        true,
+      );
     });
 
     test('with --wildcards two names under one parent become *.parent, never over a public suffix (co.uk, github.io)', async () => {
@@ -179,9 +228,14 @@ describe('suggesting a policy', () => {
       expect(s.entries.find((e) => e.entry === '*.example.org')).toEqual({
         entry: '*.example.org',
         count: 2,
-        names: [{ name: 'a.example.org', count: 1 }, { name: 'b.example.org', count: 1 }],
+        names: [
+          { name: 'a.example.org', count: 1 },
+          { name: 'b.example.org', count: 1 },
+        ],
       });
-      expect(s.policy.allowedDomains).toEqual(expect.arrayContaining(['x.co.uk', 'y.co.uk', 'one.github.io', 'two.github.io', 'solo.example.net']));
+      expect(s.policy.allowedDomains).toEqual(
+        expect.arrayContaining(['x.co.uk', 'y.co.uk', 'one.github.io', 'two.github.io', 'solo.example.net']),
+      );
       // The suggestion is a valid policy (EgressPolicy refuses a wildcard over an ICANN suffix).
       expect(() => new EgressPolicy(s.policy)).not.toThrow();
     });
@@ -193,9 +247,12 @@ describe('suggesting a policy', () => {
     });
 
     test('AWS endpoint names are never grouped into a wildcard', async () => {
-      const s = await suggest(['sts.us-east-1.amazonaws.com', 'ec2.us-east-1.amazonaws.com'].map((n) => audited(n)).join('\n'), {
-        wildcards: true,
-      });
+      const s = await suggest(
+        ['sts.us-east-1.amazonaws.com', 'ec2.us-east-1.amazonaws.com'].map((n) => audited(n)).join('\n'),
+        {
+          wildcards: true,
+        },
+      );
       expect(s.policy.allowedDomains).toEqual(['ec2.us-east-1.amazonaws.com', 'sts.us-east-1.amazonaws.com']);
     });
   });
@@ -216,15 +273,22 @@ describe('suggesting a policy', () => {
       expect(matchAwsEndpoint(name)).toMatchObject(want);
     });
 
-    test.each(['evilamazonaws.com', 'sts.us-east-1.amazonaws.com.evil.test', 'api.example.com', 'ec2-1-2-3-4.compute-1.amazonaws.com'])(
-      '%s is not an AwsEndpoints name',
-      (name) => {
-        expect(matchAwsEndpoint(name)).toBeUndefined();
-      },
-    );
+    test.each([
+      'evilamazonaws.com',
+      'sts.us-east-1.amazonaws.com.evil.test',
+      'api.example.com',
+      'ec2-1-2-3-4.compute-1.amazonaws.com',
+    ])('%s is not an AwsEndpoints name', (name) => {
+      expect(matchAwsEndpoint(name)).toBeUndefined();
+    });
 
     test('each suggested AwsEndpoints call builds every name it stands for, and says what else it allows', async () => {
-      const names = ['sts.us-east-1.amazonaws.com', 'sts.eu-west-1.amazonaws.com', 'my-bucket.s3.eu-west-1.amazonaws.com', 'kms.eu-west-1.amazonaws.com'];
+      const names = [
+        'sts.us-east-1.amazonaws.com',
+        'sts.eu-west-1.amazonaws.com',
+        'my-bucket.s3.eu-west-1.amazonaws.com',
+        'kms.eu-west-1.amazonaws.com',
+      ];
       const s = await suggest(names.map((n) => audited(n)).join('\n'));
       expect(s.awsEndpoints.map((a) => a.service).sort()).toEqual(['KMS', 'S3', 'STS']);
       for (const a of s.awsEndpoints) {
@@ -254,7 +318,12 @@ describe('suggesting a policy', () => {
   });
 
   test('the TypeScript output runs and builds a policy that allows every request seen', async () => {
-    const seen = ['sts.us-east-1.amazonaws.com', 'my-bucket.s3.eu-west-1.amazonaws.com', 'a.example.org', 'b.example.org'];
+    const seen = [
+      'sts.us-east-1.amazonaws.com',
+      'my-bucket.s3.eu-west-1.amazonaws.com',
+      'a.example.org',
+      'b.example.org',
+    ];
     const s = await suggest(seen.map((n) => audited(n)).join('\n'), { wildcards: true });
     const code = renderTypeScript(s);
     expect(code).toContain("...AwsEndpoints.hostnames({ services: [AwsService.STS], regions: ['us-east-1'] }),");
@@ -262,7 +331,10 @@ describe('suggesting a policy', () => {
     expect(code).toContain("'*.example.org', // 2 requests (a.example.org 1, b.example.org 1)");
     const js = ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.CommonJS } }).outputText;
     const exports: Record<string, any> = {};
-    new Function('require', 'exports', js)((m: string) => (m === 'cdk-private-egress-proxy' ? lib : require(m)), exports);
+    new Function('require', 'exports', js)((m: string) => {
+      if (m !== 'cdk-private-egress-proxy') throw new Error(`the output imports ${m}`);
+      return lib;
+    }, exports);
     const policy: EgressPolicy = exports.policy;
     for (const host of seen) expect(policy.evaluate({ host, port: 443, sni: host }).allowed).toBe(true);
   });
@@ -286,7 +358,13 @@ describe('inputs', () => {
   });
 
   test('`aws logs get-query-results` JSON, and the console JSON export', async () => {
-    const results = { results: good.map((m) => [{ field: '@timestamp', value: 't' }, { field: '@message', value: m }]), status: 'Complete' };
+    const results = {
+      results: good.map((m) => [
+        { field: '@timestamp', value: 't' },
+        { field: '@message', value: m },
+      ]),
+      status: 'Complete',
+    };
     expect((await suggest(JSON.stringify(results))).policy.allowedDomains).toEqual(['a.example.com', 'b.example.com']);
     const exported = [...good.map((m) => ({ '@timestamp': 't', '@message': m })), { '@message': 42 }, { other: 1 }];
     const s = await suggest(JSON.stringify(exported));

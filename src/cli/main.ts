@@ -48,9 +48,11 @@ function parseArgs(argv: string[]): Args {
       if (v === undefined) throw new UsageError(`${flag} needs a value`);
       return v;
     };
-    if (flag === '--log') logs.push(value());
-    else if (flag === '--wildcards') wildcards = true;
-    else if (flag === '--format') {
+    if (flag === '--log') {
+      logs.push(value());
+    } else if (flag === '--wildcards') {
+      wildcards = true;
+    } else if (flag === '--format') {
       const f = value();
       if (f !== 'ts' && f !== 'json') throw new UsageError(`Invalid --format '${f}': ts or json`);
       format = f;
@@ -60,7 +62,9 @@ function parseArgs(argv: string[]): Args {
       if (!/^\d+$/.test(v) || maxLineBytes < 256 || maxLineBytes > 1024 * 1024) {
         throw new UsageError(`Invalid --max-line-bytes '${v}': a whole number of bytes, 256 to 1048576`);
       }
-    } else throw new UsageError(`Unknown option '${rest[i]}'`);
+    } else {
+      throw new UsageError(`Unknown option '${rest[i]}'`);
+    }
   }
   if (logs.length === 0) throw new UsageError('suggest needs at least one --log FILE');
   return { logs, wildcards, format, maxLineBytes };

@@ -55,7 +55,13 @@ export const DASHBOARD_QUERIES = {
 export const SAVED_QUERIES = {
   topDeniedDomains: {
     title: 'Top denied destinations',
-    lines: [...ACCESS_LINES, REFUSED, 'stats count(*) as requests by dest, rule, audit', 'sort requests desc', 'limit 50'],
+    lines: [
+      ...ACCESS_LINES,
+      REFUSED,
+      'stats count(*) as requests by dest, rule, audit',
+      'sort requests desc',
+      'limit 50',
+    ],
   },
   denialsPerConsumer: {
     title: 'Denials per consumer',
@@ -152,10 +158,14 @@ export function createDashboard(provider: EgressProxyProvider): cloudwatch.Dashb
           fleetMetric('NetworkIn', cloudwatch.Stats.MAXIMUM, 'in, busiest instance'),
           fleetMetric('NetworkOut', cloudwatch.Stats.MAXIMUM, 'out, busiest instance'),
         ]),
-        graph('Rejected configuration reloads', [provider.metricReloadFailures({ period: minute, label: 'rejected (squid -k parse)' })]),
+        graph('Rejected configuration reloads', [
+          provider.metricReloadFailures({ period: minute, label: 'rejected (squid -k parse)' }),
+        ]),
       ],
       [query(DASHBOARD_QUERIES.topConsumers, cloudwatch.LogQueryVisualizationType.TABLE, 24)],
-      ...(alarms.length > 0 ? [[new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24, height: 3 })]] : []),
+      ...(alarms.length > 0
+        ? [[new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24, height: 3 })]]
+        : []),
     ],
   });
 

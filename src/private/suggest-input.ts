@@ -21,7 +21,11 @@ export type InputFormat = 'log' | 'csv' | 'json';
 export class InputError extends Error {}
 
 /** Read one input into `builder`; returns the format it was read as. */
-export async function readInput(input: Readable, builder: SuggestionBuilder, maxLineBytes: number): Promise<InputFormat> {
+export async function readInput(
+  input: Readable,
+  builder: SuggestionBuilder,
+  maxLineBytes: number,
+): Promise<InputFormat> {
   let format: InputFormat | undefined;
   const splitter = new LineSplitter(maxLineBytes);
   const held: Buffer[] = [];
@@ -52,7 +56,9 @@ export async function readInput(input: Readable, builder: SuggestionBuilder, max
     } else {
       heldBytes += chunk.length;
       if (heldBytes > MAX_EXPORT_BYTES) {
-        throw new InputError(`The ${format.toUpperCase()} export is larger than ${MAX_EXPORT_BYTES} bytes; split the query's time range`);
+        throw new InputError(
+          `The ${format.toUpperCase()} export is larger than ${MAX_EXPORT_BYTES} bytes; split the query's time range`,
+        );
       }
       held.push(chunk);
     }
@@ -79,7 +85,10 @@ export function openInput(path: string): Readable {
 
 /** The format, from the first bytes; undefined until the first line is complete (or 64 KiB). */
 function detect(head: Buffer): InputFormat | undefined {
-  const text = head.subarray(0, 64 * 1024).toString('utf8').replace(/^\ufeff/, '');
+  const text = head
+    .subarray(0, 64 * 1024)
+    .toString('utf8')
+    .replace(/^\ufeff/, '');
   const first = text.trimStart()[0];
   if (first === '{' || first === '[') return 'json';
   const nl = text.indexOf('\n');

@@ -102,7 +102,10 @@ const NOT_ALLOWABLE = new Set<string>([
 /** Collects records and skipped lines, then builds the {@link Suggestion}. */
 export class SuggestionBuilder {
   private readonly names = new Map<string, number>();
-  private readonly consumers = new Map<string, { endpointId?: string; sources: Set<string>; requests: number; names: Map<string, number> }>();
+  private readonly consumers = new Map<
+    string,
+    { endpointId?: string; sources: Set<string>; requests: number; names: Map<string, number> }
+  >();
   private readonly ports = new Map<number, number>();
   private plainHttp = 0;
   private readonly notAllowable = new Map<string, NotAllowable>();
@@ -181,8 +184,13 @@ export class SuggestionBuilder {
           requests: c.requests,
           names: sortedCounts(c.names),
         }))
-        .sort((a, b) => b.requests - a.requests || (a.endpointId ?? a.sources[0]).localeCompare(b.endpointId ?? b.sources[0])),
-      notAllowable: [...this.notAllowable.values()].sort((a, b) => b.count - a.count || a.destination.localeCompare(b.destination)),
+        .sort(
+          (a, b) =>
+            b.requests - a.requests || (a.endpointId ?? a.sources[0]).localeCompare(b.endpointId ?? b.sources[0]),
+        ),
+      notAllowable: [...this.notAllowable.values()].sort(
+        (a, b) => b.count - a.count || a.destination.localeCompare(b.destination),
+      ),
       lines: { read: this.read, suggested: this.suggested, denied: this.denied, skipped: { ...this.skipped } },
     };
   }
@@ -264,7 +272,12 @@ export function matchAwsEndpoint(name: string): AwsMatch | undefined {
   const candidates = regions.length > 0 ? regions : ['us-east-1'];
   const bucket = /^(.+)\.s3(-fips)?(\.dualstack)?(\.[a-z0-9-]+)?\.amazonaws\.com(\.cn)?$/.exec(name)?.[1];
   const account = /^(\d{12})\.dkr[.-]ecr/.exec(name)?.[1];
-  const build = (service: AwsService, region: string, variant: (typeof VARIANTS)[number], extra: Partial<AwsEndpointsOptions>) => {
+  const build = (
+    service: AwsService,
+    region: string,
+    variant: (typeof VARIANTS)[number],
+    extra: Partial<AwsEndpointsOptions>,
+  ) => {
     try {
       return AwsEndpoints.hostnames({ services: [service], regions: [region], ...variant, ...extra });
     } catch {
@@ -308,7 +321,10 @@ export function matchAwsEndpoint(name: string): AwsMatch | undefined {
 
 /** Names grouped into one `AwsEndpoints.hostnames` call per service (and FIPS/dual-stack variant). */
 function mapAwsEndpoints(names: NameCount[]): SuggestedAwsEndpoints[] {
-  const groups = new Map<string, { match: AwsMatch; regions: Set<string>; buckets: Set<string>; accounts: Set<string>; names: NameCount[] }>();
+  const groups = new Map<
+    string,
+    { match: AwsMatch; regions: Set<string>; buckets: Set<string>; accounts: Set<string>; names: NameCount[] }
+  >();
   for (const n of names) {
     const m = matchAwsEndpoint(n.name);
     if (!m) continue;
