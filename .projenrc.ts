@@ -108,6 +108,18 @@ project.compileTask.reset('jsii --silence-warnings=reserved-word --silence-warni
 // same list, which the consumer CI lane checks the packed tarball against.
 project.package.addField('files', ['lib/**/*.js', 'lib/**/*.d.ts', '.jsii', 'API.md', 'assets/host/**']);
 
+// ---- Issue 13 (dashboard and `suggest`): its own block ----
+// The package's command, `npx cdk-private-egress-proxy suggest --log access.log` (src/cli/main.ts;
+// shipped by the `lib/**/*.js` entry of the files list above).
+project.package.addBin({ 'cdk-private-egress-proxy': 'lib/cli/main.js' });
+// docs/dashboard.svg, drawn from the dashboard body; test/proxy-dashboard.test.ts fails when it is stale.
+project.addTask('dashboard:render', {
+  description: 'Redraw docs/dashboard.svg from the synthesised dashboard body',
+  env: { TS_NODE_PROJECT: 'tsconfig.dev.json' },
+  exec: 'ts-node scripts/render-dashboard.ts',
+});
+// ---- end of issue 13's block ----
+
 for (const p of ['/scripts/', '/.ci/', '/docs/', '/bench/', '/examples/', '/rosetta/']) {
   project.addPackageIgnore(p);
 }

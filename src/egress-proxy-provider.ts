@@ -12,6 +12,7 @@ import { EgressPolicy } from './egress-policy';
 import { IEgressProxyService } from './egress-proxy-service';
 import { placeProvider, ProviderPlacement, ProxyProtocolSources } from './private/provider-placement';
 import { ProviderSettings, resolveProviderSettings } from './private/provider-settings';
+import { createDashboard } from './private/proxy-dashboard';
 import { publishEndpointService } from './private/proxy-endpoint-service';
 import { createFleet, sizeFleet } from './private/proxy-fleet';
 import { SQUID_CONFIG_DIR, SQUID_LOG_DIR, SQUID_PID_FILE } from './private/proxy-host';
@@ -253,6 +254,18 @@ export interface EgressProxyProviderOptions {
    * @default 100
    */
   readonly deniedRequestsAlarmThreshold?: number;
+
+  /**
+   * Create a CloudWatch dashboard of the proxy: requests per minute and by rule, denied and
+   * audited requests, the top consumers by VPC endpoint ID (Logs Insights over the access log),
+   * tunnels and bytes through the load balancer, healthy instances per Availability Zone, CPU and
+   * network per instance, rejected reloads (and the alarms, with `alarmAction`). Also saves three
+   * Logs Insights queries (top denied destinations, denials per consumer, traffic per consumer)
+   * under `EgressProxy/<construct unique ID>/` in the console's query list.
+   *
+   * @default false
+   */
+  readonly dashboard?: boolean;
 }
 
 /**
@@ -462,6 +475,7 @@ export class EgressProxyProvider extends Construct implements ec2.IConnectable, 
       this.deniedRequestsAlarm = alarms.deniedRequests;
       this.reloadFailuresAlarm = alarms.reloadFailures;
     }
+    if (props.dashboard) createDashboard(this);
   }
 
   /**
