@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -420,5 +420,23 @@ describe('the command', () => {
     const err = sink();
     expect(await main(argv, sink() as any, err as any)).toBe(code);
     expect(err.text()).toMatch(message);
+  });
+});
+
+describe('packaging', () => {
+  const root = join(__dirname, '..');
+  test('package.json names the command, the files list ships it, and the consumer lane expects it', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    expect(pkg.bin).toEqual({ 'cdk-private-egress-proxy': 'lib/cli/main.js' });
+    expect(pkg.files).toContain('lib/**/*.js');
+    const lines = readFileSync(join(root, 'scripts', 'ci', 'package-files.txt'), 'utf8').split('\n');
+    expect(lines).toContain('lib/cli/main.js');
+    expect(readFileSync(join(root, 'src', 'cli', 'main.ts'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+  });
+
+  test('the command is not part of the library API (src/index.ts exports none of it)', () => {
+    for (const name of ['main', 'SuggestionBuilder', 'parseAccessLogLine', 'readInput', 'createDashboard']) {
+      expect(Object.keys(lib)).not.toContain(name);
+    }
   });
 });
