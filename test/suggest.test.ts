@@ -106,7 +106,7 @@ describe('parsing one line', () => {
 });
 
 describe('splitting input into lines', () => {
-  test('drops a line longer than the limit without holding it, and reads the lines around it', () => {
+  test('drops a line longer than the limit that arrives in pieces, and reads the lines around it', () => {
     const s = new LineSplitter(100);
     const out = [
       ...s.push(Buffer.from('short\n')),
@@ -370,6 +370,13 @@ describe('inputs', () => {
     const s = await suggest(JSON.stringify(exported));
     expect(s.policy.allowedDomains).toEqual(['a.example.com', 'b.example.com']);
     expect(s.lines.skipped.malformed).toBe(2);
+  });
+
+  test('`aws logs filter-log-events` JSON (events with message)', async () => {
+    const events = { events: [...good.map((message) => ({ timestamp: 1, message })), { message: null }] };
+    const s = await suggest(JSON.stringify(events));
+    expect(s.policy.allowedDomains).toEqual(['a.example.com', 'b.example.com']);
+    expect(s.lines.skipped.malformed).toBe(1);
   });
 
   test('JSON that is not an export is refused as a whole, naming what it expected', async () => {
