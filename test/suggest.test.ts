@@ -157,6 +157,14 @@ describe('suggesting a policy', () => {
     ]);
   });
 
+  test('a line without a decision (rule=-) is counted apart, not suggested', async () => {
+    const s = await suggest(
+      [audited('a.example.com'), line({ dest: 'b.example.com:443', rule: '-', audit: '-' })].join('\n'),
+    );
+    expect(s.policy.allowedDomains).toEqual(['a.example.com']);
+    expect(s.lines).toMatchObject({ read: 2, suggested: 1, denied: 0, undecided: 1 });
+  });
+
   test('ports other than 443 and plain HTTP become ports and allowPlainHttp; plain HTTP off port 80 is not allowable', async () => {
     const s = await suggest(
       [
@@ -399,6 +407,7 @@ describe('inputs', () => {
       read: 6,
       suggested: 3,
       denied: 0,
+      undecided: 0,
       skipped: { tooLong: 1, nonUtf8: 1, malformed: 1, unknownRule: 0 },
     });
   });
@@ -413,7 +422,9 @@ describe('the command', () => {
     expect(await main(['suggest', '--log', `${dir}/access.log`, '--format', 'json'], out as any, err as any)).toBe(0);
     expect(JSON.parse(out.text()).policy).toEqual({ allowedDomains: ['a.example.com'] });
     rmSync(dir, { recursive: true, force: true });
-    expect(err.text()).toContain('2 lines: 1 requests suggested, 0 denied, 0 not allowable, 1 skipped (1 malformed');
+    expect(err.text()).toContain(
+      '2 lines: 1 requests suggested, 0 denied, 0 undecided, 0 not allowable, 1 skipped (1 malformed',
+    );
   });
 
   test.each<[string[], number, RegExp]>([
