@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -106,7 +106,7 @@ describe('parsing one line', () => {
 });
 
 describe('splitting input into lines', () => {
-  test('drops a line longer than the limit without holding it, and reads the lines around it', () => {
+  test('drops a line longer than the limit that arrives in pieces, and reads the lines around it', () => {
     const s = new LineSplitter(100);
     const out = [
       ...s.push(Buffer.from('short\n')),
@@ -155,6 +155,14 @@ describe('suggesting a policy', () => {
       { destination: '192.0.2.10:443', rule: 'ip-literal', count: 1 },
       { destination: 'internal.example.com:443', rule: 'to-private', count: 1 },
     ]);
+  });
+
+  test('a line without a decision (rule=-) is counted apart, not suggested', async () => {
+    const s = await suggest(
+      [audited('a.example.com'), line({ dest: 'b.example.com:443', rule: '-', audit: '-' })].join('\n'),
+    );
+    expect(s.policy.allowedDomains).toEqual(['a.example.com']);
+    expect(s.lines).toMatchObject({ read: 2, suggested: 1, denied: 0, undecided: 1 });
   });
 
   test('ports other than 443 and plain HTTP become ports and allowPlainHttp; plain HTTP off port 80 is not allowable', async () => {
@@ -372,6 +380,13 @@ describe('inputs', () => {
     expect(s.lines.skipped.malformed).toBe(2);
   });
 
+  test('`aws logs filter-log-events` JSON (events with message)', async () => {
+    const events = { events: [...good.map((message) => ({ timestamp: 1, message })), { message: null }] };
+    const s = await suggest(JSON.stringify(events));
+    expect(s.policy.allowedDomains).toEqual(['a.example.com', 'b.example.com']);
+    expect(s.lines.skipped.malformed).toBe(1);
+  });
+
   test('JSON that is not an export is refused as a whole, naming what it expected', async () => {
     await expect(suggest('{"foo": 1}')).rejects.toThrow(InputError);
     await expect(suggest('{"results": [')).rejects.toThrow(/does not parse/);
@@ -392,6 +407,7 @@ describe('inputs', () => {
       read: 6,
       suggested: 3,
       denied: 0,
+      undecided: 0,
       skipped: { tooLong: 1, nonUtf8: 1, malformed: 1, unknownRule: 0 },
     });
   });
@@ -406,7 +422,9 @@ describe('the command', () => {
     expect(await main(['suggest', '--log', `${dir}/access.log`, '--format', 'json'], out as any, err as any)).toBe(0);
     expect(JSON.parse(out.text()).policy).toEqual({ allowedDomains: ['a.example.com'] });
     rmSync(dir, { recursive: true, force: true });
-    expect(err.text()).toContain('2 lines: 1 requests suggested, 0 denied, 0 not allowable, 1 skipped (1 malformed');
+    expect(err.text()).toContain(
+      '2 lines: 1 requests suggested, 0 denied, 0 undecided, 0 not allowable, 1 skipped (1 malformed',
+    );
   });
 
   test.each<[string[], number, RegExp]>([
@@ -420,5 +438,23 @@ describe('the command', () => {
     const err = sink();
     expect(await main(argv, sink() as any, err as any)).toBe(code);
     expect(err.text()).toMatch(message);
+  });
+});
+
+describe('packaging', () => {
+  const root = join(__dirname, '..');
+  test('package.json names the command, the files list ships it, and the consumer lane expects it', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    expect(pkg.bin).toEqual({ 'cdk-private-egress-proxy': 'lib/cli/main.js' });
+    expect(pkg.files).toContain('lib/**/*.js');
+    const lines = readFileSync(join(root, 'scripts', 'ci', 'package-files.txt'), 'utf8').split('\n');
+    expect(lines).toContain('lib/cli/main.js');
+    expect(readFileSync(join(root, 'src', 'cli', 'main.ts'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+  });
+
+  test('the command is not part of the library API (src/index.ts exports none of it)', () => {
+    for (const name of ['main', 'SuggestionBuilder', 'parseAccessLogLine', 'readInput', 'createDashboard']) {
+      expect(Object.keys(lib)).not.toContain(name);
+    }
   });
 });

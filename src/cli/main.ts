@@ -102,7 +102,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   out.write(args.format === 'json' ? renderJson(suggestion) : renderTypeScript(suggestion));
   const s = suggestion.lines.skipped;
   err.write(
-    `${suggestion.lines.read} lines: ${suggestion.lines.suggested} requests suggested, ${suggestion.lines.denied} denied, ` +
+    `${suggestion.lines.read} lines: ${suggestion.lines.suggested} requests suggested, ${suggestion.lines.denied} denied, ${suggestion.lines.undecided} undecided, ` +
       `${suggestion.notAllowable.reduce((a, n) => a + n.count, 0)} not allowable, ${skippedTotal(suggestion)} skipped ` +
       `(${s.malformed} malformed, ${s.tooLong} too long, ${s.nonUtf8} not UTF-8, ${s.unknownRule} unknown rule)\n`,
   );

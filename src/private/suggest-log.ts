@@ -53,7 +53,8 @@ export function parseAccessLogLine(line: string, maxLineBytes = DEFAULT_MAX_LINE
   const [, time, client, endpoint, method, dest, sni, , rule, audit] = m;
   if (!TIME.test(time) || isIP(client) === 0) return { skipped: 'malformed' };
   if (endpoint !== '-' && !ENDPOINT_ID.test(endpoint)) return { skipped: 'malformed' };
-  if (!RULES.has(rule)) return { skipped: 'unknownRule' };
+  // `-`: the transaction ended before the policy decided (kept, counted apart by the builder).
+  if (rule !== '-' && !RULES.has(rule)) return { skipped: 'unknownRule' };
   const colon = dest.lastIndexOf(':');
   const portText = dest.slice(colon + 1);
   if (colon <= 0 || !/^\d{1,5}$/.test(portText) || Number(portText) > 65535) return { skipped: 'malformed' };

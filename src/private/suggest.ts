@@ -84,6 +84,8 @@ export interface Suggestion {
     readonly suggested: number;
     /** Requests denied without an audit mark (enforce mode, or a guardrail in audit mode). */
     readonly denied: number;
+    /** Lines without a decision (`rule=-`: the transaction ended before the policy decided). */
+    readonly undecided: number;
     readonly skipped: Record<SkipReason, number>;
   };
 }
@@ -112,6 +114,7 @@ export class SuggestionBuilder {
   private read = 0;
   private suggested = 0;
   private denied = 0;
+  private undecided = 0;
   private readonly skipped: Record<SkipReason, number> = { tooLong: 0, nonUtf8: 0, malformed: 0, unknownRule: 0 };
 
   /** Count a line that was skipped. */
@@ -123,6 +126,10 @@ export class SuggestionBuilder {
   /** Add one access-log record. */
   public add(r: AccessLogRecord): void {
     this.read++;
+    if (r.rule === '-') {
+      this.undecided++;
+      return;
+    }
     const plain = r.method !== 'CONNECT';
     const notAllowable = NOT_ALLOWABLE.has(r.rule) || isIpLiteral(r.host) || (plain && r.port !== 80);
     if (notAllowable) {
@@ -191,7 +198,13 @@ export class SuggestionBuilder {
       notAllowable: [...this.notAllowable.values()].sort(
         (a, b) => b.count - a.count || a.destination.localeCompare(b.destination),
       ),
-      lines: { read: this.read, suggested: this.suggested, denied: this.denied, skipped: { ...this.skipped } },
+      lines: {
+        read: this.read,
+        suggested: this.suggested,
+        denied: this.denied,
+        undecided: this.undecided,
+        skipped: { ...this.skipped },
+      },
     };
   }
 }

@@ -132,7 +132,12 @@ describeWithRealSquid('suggest: the policy from an audit-mode access log of real
     const s = JSON.parse(out);
     const seenNames = [...new Set(SEEN.map((r) => r.host))].sort((p, q) => p.localeCompare(q));
     expect(s.policy).toEqual({ allowedDomains: seenNames, ports: [443, 8443], allowPlainHttp: true });
-    expect(s.lines).toMatchObject({ read: SEEN.length + GUARDED.length, suggested: SEEN.length, denied: 0 });
+    expect(s.lines).toMatchObject({
+      read: SEEN.length + GUARDED.length,
+      suggested: SEEN.length,
+      denied: 0,
+      undecided: 0,
+    });
     expect(s.notAllowable.map((n: any) => n.destination)).toEqual(GUARDED.map((r) => `${r.host}:${portOf(r)}`));
     expect(s.notAllowable[0].rule).toBe('to-localhost');
     expect(err).toMatch(new RegExp(`^${SEEN.length + GUARDED.length} lines: ${SEEN.length} requests suggested`, 'm'));
