@@ -277,6 +277,8 @@ describe('suggesting a policy', () => {
       ['s3.eu-west-1.amazonaws.com', { service: 'S3', region: 'eu-west-1' }],
       ['ssm.ap-southeast-2.amazonaws.com', { service: 'SSM', region: 'ap-southeast-2' }],
       ['athena.eu-west-1.amazonaws.com', { endpointPrefix: 'athena', region: 'eu-west-1' }],
+      ['sts.us-east-1.api.aws', { service: 'STS', region: 'us-east-1', dualStack: true, fips: false }],
+      ['s3.dualstack.eu-west-1.amazonaws.com', { service: 'S3', region: 'eu-west-1', dualStack: true }],
     ])('%s', (name, want) => {
       expect(matchAwsEndpoint(name)).toMatchObject(want);
     });
