@@ -410,6 +410,16 @@ function workersGain(rep: BenchReport, mode: 'rate' | 'bulk'): string {
   return `${Math.exp(rs.reduce((n, r) => n + Math.log(r), 0) / rs.length).toFixed(2)}×`;
 }
 
+/** How the experiment rows combine their passes. */
+function experimentPassText(rep: BenchReport): string {
+  const n = Math.max(0, ...rep.experiments.map((x) => x.results?.[1]?.passes?.length ?? 1));
+  return n >= 3
+    ? `${n} passes; each row is the median pass`
+    : n === 2
+      ? 'two passes; each row is their mean'
+      : 'one pass';
+}
+
 function whatWeTried(rep: BenchReport): string[] {
   const L: string[] = ['## What we tried', ''];
   const d = rep.experimentDirect ?? [];
@@ -424,22 +434,31 @@ function whatWeTried(rep: BenchReport): string[] {
     '',
     '### Squid directives (rendered config, 1 worker)',
     '',
-    'Each variant is the rendered config plus one change (all running at once, each Squid on its own port),',
-    'measured at the target points (16 tunnels) in two passes, the second in reverse order; each row is the mean',
-    `of both. Direct, measured just before each point: bulk ${f0(db)} MB/s, ${f0(dr)} new tunnels/s.`,
+    'Each variant is the rendered config plus one change (all running at once, each Squid on its own port), and',
+    'the seed config beside them, measured at bulk 16 tunnels and new tunnels 16 and 128 in passes that alternate',
+    `their order (${experimentPassText(rep)}). Proxy CPU per tunnel is the median over the passes, and "× seed" divides it`,
+    `by the seed config's in the same run. Direct, measured just before each point: bulk ${f0(db)} MB/s, ${f0(dr)} new tunnels/s.`,
     '',
-    '| Variant | Why | Bulk MB/s | × direct | Proxy CPU s/GB | New tunnels/s | × direct | p99 ms | Proxy CPU µs/tunnel | Runs |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| Variant | Why | Bulk MB/s | × direct | Proxy CPU s/GB | New tunnels/s (16) | Proxy CPU µs/tunnel (16) | × seed (16) | New tunnels/s (128) | Proxy CPU µs/tunnel (128) | × seed (128) | Runs |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   );
   const base = rep.experiments.find((x) => x.name === 'as rendered')?.results;
+  const seedRow = rep.experiments.find((x) => x.name === 'seed article config')?.results;
+  const seedCpu = (i: number) => (seedRow?.[i] ? medianCpuPerTunnel(seedRow[i]) : undefined);
   for (const x of rep.experiments) {
     if (x.error || !x.results) {
-      L.push(`| ${x.name} | ${x.why} | failed: ${(x.error ?? '').replace(/\|/g, '\\|').slice(0, 120)} | | | | | | | |`);
+      L.push(
+        `| ${x.name} | ${x.why} | failed: ${(x.error ?? '').replace(/\|/g, '\\|').slice(0, 120)} | | | | | | | | | |`,
+      );
       continue;
     }
-    const [b, r] = x.results;
+    const [b, r, r128] = x.results;
+    const us = (i: number, y?: LoadResult) => {
+      const v = y ? medianCpuPerTunnel(y) : undefined;
+      return [f0(v), ratio(v, seedCpu(i))];
+    };
     L.push(
-      `| ${x.name} | ${x.why} | ${f0(b?.mbps)} | ${ratio(b?.mbps, db)} | ${b ? sPerGB(b) : '–'} | ${f0(r?.rate)} | ${ratio(r?.rate, dr)} | ${f1(r?.p99)} | ${r ? usPerTunnel(r) : '–'} | ${b ? runs(b) : '–'}, ${r ? runs(r) : '–'} |`,
+      `| ${x.name} | ${x.why} | ${f0(b?.mbps)} | ${ratio(b?.mbps, db)} | ${b ? sPerGB(b) : '–'} | ${f0(r?.rate)} | ${us(1, r).join(' | ')} | ${f0(r128?.rate)} | ${us(2, r128).join(' | ')} | ${x.results.map((y) => (y ? runs(y) : '–')).join(', ')} |`,
     );
   }
   L.push('');
@@ -459,7 +478,7 @@ function whatWeTried(rep: BenchReport): string[] {
       return a && b ? `${(Math.abs(a / b - 1) * 100).toFixed(0)}%` : '–';
     };
     L.push(
-      `Noise: the two passes of one variant differed by up to ${within(0).toFixed(0)}% (bulk) and ${within(1).toFixed(0)}% (new tunnels), and "as rendered"`,
+      `Noise: the passes of one variant differed by up to ${within(0).toFixed(0)}% (bulk) and ${within(1).toFixed(0)}% (new tunnels), and "as rendered"`,
       `differs from the same configuration in section 1 by ${vs1(0, 'bulk')} (bulk) and ${vs1(1, 'rate')} (new tunnels). Differences between`,
       'variants smaller than that are not effects of the change; the proxy CPU columns vary less than the rates.',
       '',

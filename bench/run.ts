@@ -15,6 +15,10 @@
  *   BENCH_TARGET_PASSES=3  passes over the configs each target compares (the median pass counts)
  *   BENCH_CONCURRENCY=1,16,128,512
  *   BENCH_SECTIONS=datapath,workers,experiments,synth,evaluate
+ *   BENCH_EXPERIMENTS=<names>  only these "What we tried" variants (comma-separated; the baseline
+ *                          and the seed config always run)
+ *   BENCH_EXPERIMENT_PASSES=3  passes over the variants (the median pass counts)
+ *   BENCH_EXPERIMENT_POINTS=bulk:16,rate:16,rate:128  the points the variants are measured at
  *   BENCH_SYNTH_RUNS=5     synths per allowlist size (median)
  *   BENCH_EVAL_SECONDS=3   evaluate() timing per run (median of 5 rounds) ...
  *   BENCH_EVAL_RUNS=2      ... runs, each in a fresh process (the best run counts)
@@ -89,6 +93,8 @@ const CFG = {
   retries: envNumber('BENCH_RETRIES', 2, 0, 5),
   /** Seconds the whole run may spend on re-measuring and on waiting for a quiet machine. */
   retryBudget: envNumber('BENCH_RETRY_BUDGET', 60, 0, 600),
+  /** Passes over the "What we tried" variants (2: the mean of both; 3 or more: the median). */
+  experimentPasses: envNumber('BENCH_EXPERIMENT_PASSES', 3, 1, 9),
 };
 
 /** True when an ancestor process is `flock ... /tmp/pep-squid.lock ...`. */
@@ -389,8 +395,13 @@ async function dataPath(report: BenchReport): Promise<void> {
 }
 
 /** Squid directives tried on the rendered config (see "What we tried" in the report). */
-const VARIANTS: Array<{ name: string; why: string; tweak?: ConfigTweak }> = [
+const VARIANTS: Array<{ name: string; why: string; tweak?: ConfigTweak; seed?: true }> = [
   { name: 'as rendered', why: 'baseline for this table (same run, same moment)' },
+  {
+    name: 'seed article config',
+    why: 'the seed config, measured beside the variants: the "× seed" columns divide by its CPU per tunnel',
+    seed: true,
+  },
   {
     name: 'chain again on the tunnel request',
     why: "undoes `http_access allow egress_tunnel`: Squid's own follow-up request for a spliced tunnel walks the whole chain again",
@@ -412,12 +423,50 @@ const VARIANTS: Array<{ name: string; why: string; tweak?: ConfigTweak }> = [
     tweak: { replace: [[/^client_db off$/m, 'client_db on']] },
   },
   {
+    name: 'tunnel follow-up before the manager check',
+    why: "the follow-up request of an allowed tunnel is allowed before the `manager` ACL's URL regular expressions run (the follow-up can never be a manager request)",
+    tweak: {
+      replace: [[/^http_access deny manager\n(http_access allow egress_tunnel)$/m, '$1\nhttp_access deny manager']],
+    },
+  },
+  {
+    name: 'memory_pools_limit none',
+    why: 'Squid keeps every freed object in its pools instead of returning those over 5 MB to malloc',
+    tweak: { append: ['memory_pools_limit none'] },
+  },
+  {
+    name: 'buffered_logs on',
+    why: 'access-log lines are written in larger chunks instead of one write() each (lines then reach the file late)',
+    tweak: { append: ['buffered_logs on'] },
+  },
+  {
+    name: "Squid's native log format",
+    why: "price of the custom log line: the access log in Squid's own `squid` format, as the seed config logs (loses the rule, SNI and endpoint; measurement only)",
+    tweak: {
+      replace: [
+        [/^access_log \S+ egress_tunnel .*$/m, ''],
+        [/^access_log (\S+) egress egress_has_request !egress_tunnel$/m, 'access_log $1 squid egress_has_request'],
+      ],
+    },
+  },
+  {
     name: 'access log off',
     why: 'upper bound of what any logging change can give (not a recommendation: the log is the audit trail)',
     tweak: {
       replace: [
         [/^access_log \S+ egress_tunnel .*$/m, ''],
         [/^access_log .*$/m, 'access_log none'],
+      ],
+    },
+  },
+  {
+    name: 'no refusal rewriter',
+    why: 'price of the plain-403 machinery on allowed tunnels: url_rewrite_*, http_reply_access and reply_header_add removed (refused CONNECTs then get a TLS error; measurement only)',
+    tweak: {
+      replace: [
+        [/^url_rewrite_.*$/gm, ''],
+        [/^http_reply_access .*$/gm, ''],
+        [/^reply_header_add .*$/gm, ''],
       ],
     },
   },
@@ -434,37 +483,47 @@ const VARIANTS: Array<{ name: string; why: string; tweak?: ConfigTweak }> = [
   },
 ];
 
+/** The experiment points: bulk at 16 tunnels, new tunnels at 16 and 128 (the order of ExperimentRow.results). */
+const EXPERIMENT_POINTS: Array<['rate' | 'bulk', number]> = [
+  ['bulk', 16],
+  ['rate', 16],
+  ['rate', 128],
+];
+/** BENCH_EXPERIMENT_POINTS=rate:16 measures only these of the points above (the others stay empty). */
+const experimentPoint = (mode: string, c: number) =>
+  !process.env.BENCH_EXPERIMENT_POINTS ||
+  process.env.BENCH_EXPERIMENT_POINTS.split(',').some((p) => p.trim() === `${mode}:${c}`);
+
 async function experiments(
   report: BenchReport,
   ctx: LabContext,
   lo: LoadOptions,
   running: RunningTarget[],
 ): Promise<void> {
-  // The target points: bulk at 16 tunnels, new tunnels at 16. Every variant runs at once (each
-  // -N Squid on its own port, idle while another is measured); two passes, the second in reverse
-  // order, and each row is the mean of both.
-  const points: Array<['rate' | 'bulk', number]> = [
-    ['bulk', 16],
-    ['rate', 16],
-  ];
+  // Every variant runs at once (each -N Squid on its own port, idle while another is measured);
+  // CFG.experimentPasses passes, every other one in reverse order; each row is the mean of two
+  // passes or the median of three or more.
+  const only = process.env.BENCH_EXPERIMENTS?.split(',').map((s) => s.trim());
   const live: Array<{ v: (typeof VARIANTS)[number]; t: RunningTarget; results: LoadResult[][] }> = [];
   for (const [i, v] of VARIANTS.entries()) {
+    if (only && !only.includes(v.name) && v.name !== 'as rendered' && !v.seed) continue;
     try {
-      const t = await startRendered(ctx, { tweak: v.tweak, port: 3200 + i });
+      const t = v.seed ? await startSeed(ctx) : await startRendered(ctx, { tweak: v.tweak, port: 3200 + i });
       running.push(t);
       const ok = await runLoad(lo, t, 'once', 1);
       if (!ok.ok) throw new Error(ok.error);
-      live.push({ v, t, results: points.map(() => []) });
+      live.push({ v, t, results: EXPERIMENT_POINTS.map(() => []) });
     } catch (e: any) {
       report.experiments.push({ name: v.name, why: v.why, error: String(e.message).split('\n')[0] });
     }
   }
   const d = direct();
-  for (const [k, [mode, c]] of points.entries()) {
+  for (const [k, [mode, c]] of EXPERIMENT_POINTS.entries()) {
+    if (!experimentPoint(mode, c)) continue;
     const base = await measure(lo, d, mode, c);
     report.experimentDirect = [...(report.experimentDirect ?? []), { target: 'direct', result: base }];
-    for (const pass of [1, 2]) {
-      for (const x of pass === 1 ? live : [...live].reverse()) {
+    for (let pass = 1; pass <= CFG.experimentPasses; pass++) {
+      for (const x of pass % 2 === 1 ? live : [...live].reverse()) {
         const r = await measure(lo, x.t, mode, c);
         x.results[k].push(r);
         log(`experiment ${x.v.name}: ${mode} c=${c} (pass ${pass}): ${summary(r)}`);
@@ -475,7 +534,8 @@ async function experiments(
     report.experiments.push({
       name: x.v.name,
       why: x.v.why,
-      results: x.results.map(combine),
+      // A point left out (BENCH_EXPERIMENT_POINTS) stays empty.
+      results: x.results.map((rs) => (rs.length > 0 ? combine(rs) : undefined)) as LoadResult[],
     });
     await x.t.stop();
     running.splice(running.indexOf(x.t), 1);
