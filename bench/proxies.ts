@@ -159,16 +159,28 @@ export async function startRendered(
   return startSquid(ctx, conf.configFile, pidFile, opts.port ?? 3128, !!opts.smp, conf.cacheLog, configText);
 }
 
-/** The seed article's config (bench/seed-squid.conf), paths filled in. */
-export async function startSeed(ctx: LabContext): Promise<RunningTarget> {
+/**
+ * The seed article's config (bench/seed-squid.conf), paths filled in; optionally tweaked for an
+ * experiment (`{{BUMP_FILE}}` in a replacement is the lab's ssl-bump certificate), on `port`
+ * instead of the article's 8080.
+ */
+export async function startSeed(
+  ctx: LabContext,
+  opts: { tweak?: ConfigTweak; port?: number } = {},
+): Promise<RunningTarget> {
   const dir = workDir(ctx, 'seed');
-  const text = readFileSync(join(__dirname, 'seed-squid.conf'), 'utf8')
+  const port = opts.port ?? 8080;
+  let text = readFileSync(join(__dirname, 'seed-squid.conf'), 'utf8')
     .replace(/\{\{LOG_DIR\}\}/g, join(dir, 'logs'))
-    .replace(/\{\{HOSTS_FILE\}\}/g, hostsFile(ctx, dir));
+    .replace(/\{\{HOSTS_FILE\}\}/g, hostsFile(ctx, dir))
+    .replace(/^http_port 8080$/m, `http_port ${port}`);
+  for (const [re, r] of opts.tweak?.replace ?? [])
+    text = text.replace(re, r.replace(/\{\{BUMP_FILE\}\}/g, ctx.bumpFile));
+  if (opts.tweak?.append?.length) text += `\n## Benchmark experiment\n${opts.tweak.append.join('\n')}\n`;
   const configFile = join(dir, 'squid.conf');
   writeFileSync(configFile, text, { mode: 0o644 });
   SquidRun.parse(ctx.lab, configFile);
-  return startSquid(ctx, configFile, join(dir, 'logs', 'squid.pid'), 8080, false, join(dir, 'logs', 'cache.log'), text);
+  return startSquid(ctx, configFile, join(dir, 'logs', 'squid.pid'), port, false, join(dir, 'logs', 'cache.log'), text);
 }
 
 async function startSquid(

@@ -12,13 +12,14 @@
  * Environment (all optional):
  *   BENCH_SECONDS=3        measurement window of each data-path run (seconds)
  *   BENCH_WARMUP=0.5       warm-up before each window (seconds)
- *   BENCH_TARGET_PASSES=3  passes over the configs each target compares (the median pass counts)
+ *   BENCH_TARGET_PASSES=5  passes over the configs each target compares (the median pass counts)
  *   BENCH_CONCURRENCY=1,16,128,512
- *   BENCH_SECTIONS=datapath,workers,experiments,synth,evaluate
+ *   BENCH_SECTIONS=datapath,workers,experiments,synth,evaluate,memory
+ *   BENCH_MEMORY_POINTS=1000,5000,10000  tunnels held by the memory section (bench/memory.ts)
  *   BENCH_EXPERIMENTS=<names>  only these "What we tried" variants (comma-separated; the baseline
  *                          and the seed config always run)
  *   BENCH_EXPERIMENT_PASSES=3  passes over the variants (the median pass counts)
- *   BENCH_EXPERIMENT_POINTS=bulk:16,rate:16,rate:128  the points the variants are measured at
+ *   BENCH_EXPERIMENT_POINTS=rate:16,rate:128  the points the variants are measured at (bulk:16 too)
  *   BENCH_SYNTH_RUNS=5     synths per allowlist size (median)
  *   BENCH_EVAL_SECONDS=3   evaluate() timing per run (median of 5 rounds) ...
  *   BENCH_EVAL_RUNS=2      ... runs, each in a fresh process (the best run counts)
@@ -39,6 +40,7 @@ import { AwsEndpoints, AwsService } from '../src';
 import { makeBenchCertificates } from './certs';
 import { LoadOptions, LoadResult, runLoad } from './datapath';
 import { timeEvaluate } from './evaluate-runner';
+import { measureMemory } from './memory';
 import { NICE, raiseAutogroup } from './nice';
 import { machineCpu } from './procstat';
 import {
@@ -72,7 +74,7 @@ const CFG = {
   seconds: envNumber('BENCH_SECONDS', 3, 0.5, 120),
   warmup: envNumber('BENCH_WARMUP', 0.5, 0, 30),
   /** Passes over the configs a target compares (rate: rendered and seed; bulk at 16: direct and rendered). */
-  targetPasses: envNumber('BENCH_TARGET_PASSES', 3, 1, 9),
+  targetPasses: envNumber('BENCH_TARGET_PASSES', 5, 1, 9),
   concurrency: (process.env.BENCH_CONCURRENCY ?? '1,16,128,512').split(',').map((s) => {
     const n = Number(s.trim());
     if (!Number.isInteger(n) || n < 1 || n > 2000) {
@@ -81,7 +83,9 @@ const CFG = {
     return n;
   }),
   sections: new Set(
-    (process.env.BENCH_SECTIONS ?? 'datapath,workers,experiments,synth,evaluate').split(',').map((s) => s.trim()),
+    (process.env.BENCH_SECTIONS ?? 'datapath,workers,experiments,synth,evaluate,memory')
+      .split(',')
+      .map((s) => s.trim()),
   ),
   synthRuns: envNumber('BENCH_SYNTH_RUNS', 5, 1, 50),
   evalSeconds: envNumber('BENCH_EVAL_SECONDS', 3, 0.5, 60),
@@ -238,6 +242,7 @@ async function main(): Promise<void> {
     log(`evaluate(): ${Math.round(timed.best)}/s`);
   }
   if (NICE !== 0) os.setPriority(0);
+  if (CFG.sections.has('memory')) report.memory = await measureMemory(log);
   report.durationSeconds = Math.round((Date.now() - started) / 1000);
   report.retries = {
     ...retryStats,
@@ -403,6 +408,15 @@ const VARIANTS: Array<{ name: string; why: string; tweak?: ConfigTweak; seed?: t
     seed: true,
   },
   {
+    name: 'seed config + SNI peek',
+    why: 'the seed config with the same peek-and-splice step as the rendered config (`ssl_bump peek` at step 1, then `splice all`) and none of its rules: what the SNI check alone costs',
+    seed: true,
+    tweak: {
+      replace: [[/^http_port (\d+)$/m, 'http_port $1 ssl-bump generate-host-certificates=off cert={{BUMP_FILE}}']],
+      append: ['acl step1 at_step SslBump1', 'ssl_bump peek step1', 'ssl_bump splice all'],
+    },
+  },
+  {
     name: 'chain again on the tunnel request',
     why: "undoes `http_access allow egress_tunnel`: Squid's own follow-up request for a spliced tunnel walks the whole chain again",
     tweak: { replace: [[/^http_access allow egress_tunnel.*$/m, '']] },
@@ -491,8 +505,7 @@ const EXPERIMENT_POINTS: Array<['rate' | 'bulk', number]> = [
 ];
 /** BENCH_EXPERIMENT_POINTS=rate:16 measures only these of the points above (the others stay empty). */
 const experimentPoint = (mode: string, c: number) =>
-  !process.env.BENCH_EXPERIMENT_POINTS ||
-  process.env.BENCH_EXPERIMENT_POINTS.split(',').some((p) => p.trim() === `${mode}:${c}`);
+  (process.env.BENCH_EXPERIMENT_POINTS ?? 'rate:16,rate:128').split(',').some((p) => p.trim() === `${mode}:${c}`);
 
 async function experiments(
   report: BenchReport,
@@ -506,9 +519,11 @@ async function experiments(
   const only = process.env.BENCH_EXPERIMENTS?.split(',').map((s) => s.trim());
   const live: Array<{ v: (typeof VARIANTS)[number]; t: RunningTarget; results: LoadResult[][] }> = [];
   for (const [i, v] of VARIANTS.entries()) {
-    if (only && !only.includes(v.name) && v.name !== 'as rendered' && !v.seed) continue;
+    if (only && !only.includes(v.name) && v.name !== 'as rendered' && v.name !== 'seed article config') continue;
     try {
-      const t = v.seed ? await startSeed(ctx) : await startRendered(ctx, { tweak: v.tweak, port: 3200 + i });
+      const t = v.seed
+        ? await startSeed(ctx, { tweak: v.tweak, port: v.tweak ? 8100 + i : undefined })
+        : await startRendered(ctx, { tweak: v.tweak, port: 3200 + i });
       running.push(t);
       const ok = await runLoad(lo, t, 'once', 1);
       if (!ok.ok) throw new Error(ok.error);
