@@ -174,8 +174,9 @@ export async function startSeed(
     .replace(/\{\{LOG_DIR\}\}/g, join(dir, 'logs'))
     .replace(/\{\{HOSTS_FILE\}\}/g, hostsFile(ctx, dir))
     .replace(/^http_port 8080$/m, `http_port ${port}`);
-  for (const [re, r] of opts.tweak?.replace ?? [])
+  for (const [re, r] of opts.tweak?.replace ?? []) {
     text = text.replace(re, r.replace(/\{\{BUMP_FILE\}\}/g, ctx.bumpFile));
+  }
   if (opts.tweak?.append?.length) text += `\n## Benchmark experiment\n${opts.tweak.append.join('\n')}\n`;
   const configFile = join(dir, 'squid.conf');
   writeFileSync(configFile, text, { mode: 0o644 });

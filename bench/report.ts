@@ -53,6 +53,8 @@ export interface BenchReport {
   evaluateRuns?: number;
   /** Section 4: memory per tunnel (bench/memory.ts). */
   memory?: MemoryPoint[];
+  /** Why the memory section has no results, when it failed. */
+  memoryError?: string;
   durationSeconds?: number;
   retries?: { retried: number; waits: number; seconds: number; otherMax: number; max: number; budget: number };
 }
@@ -409,6 +411,7 @@ export function renderReport(rep: BenchReport): string {
   }
 
   if (rep.memory?.length) L.push(...memorySection(rep.memory));
+  else if (rep.memoryError) L.push('## 4. Memory per tunnel', '', `Not measured in this run: ${rep.memoryError}.`, '');
 
   // ---- What we tried ----
   L.push(...whatWeTried(rep));

@@ -242,7 +242,15 @@ async function main(): Promise<void> {
     log(`evaluate(): ${Math.round(timed.best)}/s`);
   }
   if (NICE !== 0) os.setPriority(0);
-  if (CFG.sections.has('memory')) report.memory = await measureMemory(log);
+  if (CFG.sections.has('memory')) {
+    try {
+      report.memory = await measureMemory(log);
+    } catch (e: any) {
+      // The other sections' results are still written; the report says the section failed.
+      report.memoryError = String(e?.message ?? e).split('\n')[0];
+      log(`memory: failed: ${report.memoryError}`);
+    }
+  }
   report.durationSeconds = Math.round((Date.now() - started) / 1000);
   report.retries = {
     ...retryStats,
