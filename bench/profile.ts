@@ -14,10 +14,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AwsEndpoints, AwsService } from '../src';
-import { makeBenchCertificates } from './certs';
 import { LoadOptions, runLoad } from './datapath';
-import { LabContext, RunningTarget, startHelper, startRendered, startSeed } from './proxies';
+import { LabContext, RunningTarget, startBenchLab, startRendered, startSeed } from './proxies';
 import { Lab } from '../test/squid/lab';
 
 const NAME = 'sts.us-east-1.amazonaws.com';
@@ -46,28 +44,7 @@ async function main(): Promise<void> {
   const lab = Lab.create();
   const running: RunningTarget[] = [];
   try {
-    lab.exec('sysctl', ['-q', '-w', 'net.ipv4.ip_local_port_range=10000 65000', 'net.ipv4.tcp_tw_reuse=1']);
-    const certs = makeBenchCertificates(lab.dir, [NAME]);
-    const up = lab.upstreamAddresses[0];
-    const upstream = await startHelper(lab, 'upstream.js', {
-      cert: certs.serverCert,
-      key: certs.serverKey,
-      host: up,
-      port: 443,
-    });
-    await startHelper(lab, '../test/squid/dns-server.js', {});
-    const allowedDomains = AwsEndpoints.hostnames({
-      services: [
-        AwsService.STS,
-        AwsService.S3,
-        AwsService.SSM,
-        AwsService.SSM_MESSAGES,
-        AwsService.EC2_MESSAGES,
-        AwsService.CLOUDWATCH_LOGS,
-        AwsService.KMS,
-      ],
-      regions: ['us-east-1', 'eu-west-1'],
-    });
+    const { certs, upstreamAddress: up, upstream, allowedDomains } = await startBenchLab(lab, [NAME]);
     const ctx: LabContext = {
       lab,
       name: NAME,

@@ -3,7 +3,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import * as net from 'node:net';
 import { basename, join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
-import { EgressPolicy, SquidConfig } from '../src';
+import { AwsEndpoints, AwsService, EgressPolicy, SquidConfig } from '../src';
+import { makeBenchCertificates } from './certs';
 import { niced } from './nice';
 import { processTree } from './procstat';
 import { Lab } from '../test/squid/lab';
@@ -284,4 +285,43 @@ export async function startTinyproxy(ctx: LabContext): Promise<RunningTarget> {
     pids: () => (child.pid ? processTree(child.pid) : []),
     stop,
   };
+}
+
+/**
+ * The lab every data-path measurement uses: the namespace tuned for many short connections, the
+ * upstream (TLS, ECDSA certificate for `names`) on the first upstream address, the lab's DNS
+ * server, and the rendered config's allowlist (the exact endpoints of STS, S3, SSM, SSM messages,
+ * EC2 messages, CloudWatch Logs and KMS in us-east-1 and eu-west-1, plus `names[0]`).
+ */
+export async function startBenchLab(lab: Lab, names: string[]) {
+  lab.exec('sysctl', [
+    '-q',
+    '-w',
+    'net.ipv4.ip_local_port_range=10000 65000',
+    'net.ipv4.tcp_tw_reuse=1',
+    'net.core.somaxconn=4096',
+  ]);
+  const certs = makeBenchCertificates(lab.dir, names);
+  const upstreamAddress = lab.upstreamAddresses[0];
+  const upstream = await startHelper(lab, 'upstream.js', {
+    cert: certs.serverCert,
+    key: certs.serverKey,
+    host: upstreamAddress,
+    port: 443,
+  });
+  await startHelper(lab, '../test/squid/dns-server.js', {});
+  const allowedDomains = AwsEndpoints.hostnames({
+    services: [
+      AwsService.STS,
+      AwsService.S3,
+      AwsService.SSM,
+      AwsService.SSM_MESSAGES,
+      AwsService.EC2_MESSAGES,
+      AwsService.CLOUDWATCH_LOGS,
+      AwsService.KMS,
+    ],
+    regions: ['us-east-1', 'eu-west-1'],
+  });
+  if (!allowedDomains.includes(names[0])) allowedDomains.push(names[0]);
+  return { certs, upstreamAddress, upstream, allowedDomains };
 }

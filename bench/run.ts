@@ -36,8 +36,6 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join, resolve } from 'node:path';
-import { AwsEndpoints, AwsService } from '../src';
-import { makeBenchCertificates } from './certs';
 import { LoadOptions, LoadResult, runLoad } from './datapath';
 import { timeEvaluate } from './evaluate-runner';
 import { measureMemory } from './memory';
@@ -48,10 +46,10 @@ import {
   direct,
   LabContext,
   RunningTarget,
-  startHelper,
   startRendered,
   startSeed,
   startTinyproxy,
+  startBenchLab,
 } from './proxies';
 import { BenchReport, renderReport } from './report';
 import { benchSynth, synthSubject } from './synth';
@@ -282,35 +280,7 @@ async function dataPath(report: BenchReport): Promise<void> {
   try {
     // The namespace is ours: a wide ephemeral port range and TIME_WAIT reuse for outgoing
     // connections, so thousands of short tunnels per second do not run out of ports.
-    lab.exec('sysctl', [
-      '-q',
-      '-w',
-      'net.ipv4.ip_local_port_range=10000 65000',
-      'net.ipv4.tcp_tw_reuse=1',
-      'net.core.somaxconn=4096',
-    ]);
-    const certs = makeBenchCertificates(lab.dir, [NAME, DENIED]);
-    const upstreamAddress = lab.upstreamAddresses[0];
-    const up = await startHelper(lab, 'upstream.js', {
-      cert: certs.serverCert,
-      key: certs.serverKey,
-      host: upstreamAddress,
-      port: 443,
-    });
-    await startHelper(lab, '../test/squid/dns-server.js', {});
-    const allowedDomains = AwsEndpoints.hostnames({
-      services: [
-        AwsService.STS,
-        AwsService.S3,
-        AwsService.SSM,
-        AwsService.SSM_MESSAGES,
-        AwsService.EC2_MESSAGES,
-        AwsService.CLOUDWATCH_LOGS,
-        AwsService.KMS,
-      ],
-      regions: ['us-east-1', 'eu-west-1'],
-    });
-    if (!allowedDomains.includes(NAME)) allowedDomains.push(NAME);
+    const { certs, upstreamAddress, upstream: up, allowedDomains } = await startBenchLab(lab, [NAME, DENIED]);
     const ctx: LabContext = {
       lab,
       name: NAME,
