@@ -57,6 +57,13 @@ describe('sections', () => {
     expect(line(text, 'max_filedescriptors')).toBe(`max_filedescriptors ${r.maxFileDescriptors}`);
     expect(r.workers).toBe(4);
   });
+
+  test("without maxFileDescriptors, descriptors for an NLB target's 55,000 tunnels (two each) plus 20%, over the workers", () => {
+    // README, Sizing: the render default for an unsized host is 132,096 with one worker.
+    expect(SquidConfig.render(policy()).maxFileDescriptors).toBe(132_096);
+    expect(SquidConfig.render(policy(), { vcpus: 4 }).maxFileDescriptors).toBe(33_792);
+    expect(SquidConfig.render(policy(), { maxFileDescriptors: 21_504 }).maxFileDescriptors).toBe(21_504);
+  });
 });
 
 describe('listenAddress', () => {
