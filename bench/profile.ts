@@ -15,7 +15,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LoadOptions, runLoad } from './datapath';
-import { LabContext, RunningTarget, startBenchLab, startRendered, startSeed } from './proxies';
+import { RunningTarget, startBenchLab, startRendered, startSeed } from './proxies';
 import { Lab } from '../test/squid/lab';
 
 const NAME = 'sts.us-east-1.amazonaws.com';
@@ -44,24 +44,7 @@ async function main(): Promise<void> {
   const lab = Lab.create();
   const running: RunningTarget[] = [];
   try {
-    const { certs, upstreamAddress: up, upstream, allowedDomains } = await startBenchLab(lab, [NAME]);
-    const ctx: LabContext = {
-      lab,
-      name: NAME,
-      upstreamAddress: up,
-      hosts: { [NAME]: up },
-      bumpFile: certs.bumpFile,
-      allowedDomains,
-    };
-    const lo: LoadOptions = {
-      lab,
-      caFile: certs.caFile,
-      name: NAME,
-      upstream: { host: up, port: 443 },
-      upstreamPid: upstream.pid!,
-      seconds: SECONDS,
-      warmup: 0.5,
-    };
+    const { ctx, lo } = await startBenchLab(lab, [NAME], { seconds: SECONDS, warmup: 0.5 });
     const targets: Array<[string, RunningTarget]> = [
       ['rendered', await startRendered(ctx)],
       ['seed', await startSeed(ctx)],

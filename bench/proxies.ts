@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { AwsEndpoints, AwsService, EgressPolicy, SquidConfig } from '../src';
 import { makeBenchCertificates } from './certs';
+import type { LoadOptions } from './datapath';
 import { niced } from './nice';
 import { processTree } from './procstat';
 import { Lab } from '../test/squid/lab';
@@ -289,11 +290,11 @@ export async function startTinyproxy(ctx: LabContext): Promise<RunningTarget> {
 
 /**
  * The lab every data-path measurement uses: the namespace tuned for many short connections, the
- * upstream (TLS, ECDSA certificate for `names`) on the first upstream address, the lab's DNS
- * server, and the rendered config's allowlist (the exact endpoints of STS, S3, SSM, SSM messages,
+ * upstream (TLS, ECDSA certificate for `names`, each mapped to it in the proxies' hosts files) on
+ * the first upstream address, the lab's DNS server, and the rendered config's allowlist (the exact endpoints of STS, S3, SSM, SSM messages,
  * EC2 messages, CloudWatch Logs and KMS in us-east-1 and eu-west-1, plus `names[0]`).
  */
-export async function startBenchLab(lab: Lab, names: string[]) {
+export async function startBenchLab(lab: Lab, names: string[], window: { seconds: number; warmup: number }) {
   lab.exec('sysctl', [
     '-q',
     '-w',
@@ -323,5 +324,21 @@ export async function startBenchLab(lab: Lab, names: string[]) {
     regions: ['us-east-1', 'eu-west-1'],
   });
   if (!allowedDomains.includes(names[0])) allowedDomains.push(names[0]);
-  return { certs, upstreamAddress, upstream, allowedDomains };
+  const ctx: LabContext = {
+    lab,
+    name: names[0],
+    upstreamAddress,
+    hosts: Object.fromEntries(names.map((n) => [n, upstreamAddress])),
+    bumpFile: certs.bumpFile,
+    allowedDomains,
+  };
+  const lo: LoadOptions = {
+    lab,
+    caFile: certs.caFile,
+    name: names[0],
+    upstream: { host: upstreamAddress, port: 443 },
+    upstreamPid: upstream.pid!,
+    ...window,
+  };
+  return { ctx, lo };
 }

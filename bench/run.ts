@@ -280,24 +280,7 @@ async function dataPath(report: BenchReport): Promise<void> {
   try {
     // The namespace is ours: a wide ephemeral port range and TIME_WAIT reuse for outgoing
     // connections, so thousands of short tunnels per second do not run out of ports.
-    const { certs, upstreamAddress, upstream: up, allowedDomains } = await startBenchLab(lab, [NAME, DENIED]);
-    const ctx: LabContext = {
-      lab,
-      name: NAME,
-      upstreamAddress,
-      hosts: { [NAME]: upstreamAddress, [DENIED]: upstreamAddress },
-      bumpFile: certs.bumpFile,
-      allowedDomains,
-    };
-    const lo: LoadOptions = {
-      lab,
-      caFile: certs.caFile,
-      name: NAME,
-      upstream: { host: upstreamAddress, port: 443 },
-      upstreamPid: up.pid!,
-      seconds: CFG.seconds,
-      warmup: CFG.warmup,
-    };
+    const { ctx, lo } = await startBenchLab(lab, [NAME, DENIED], { seconds: CFG.seconds, warmup: CFG.warmup });
     const check = async (label: string, t: RunningTarget) => {
       const ok = await runLoad(lo, t, 'once', 1);
       if (!ok.ok) throw new Error(`${label}: a tunnel to ${NAME} failed: ${ok.error}`);
