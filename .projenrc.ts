@@ -182,16 +182,12 @@ project.addTask('test:python', {
   ],
 });
 
-// Benchmarks (not part of the tests): writes docs/BENCHMARKS.md. Needs root (network namespaces).
+// Benchmarks (not part of the tests): writes docs/BENCHMARKS.md, memory per tunnel included
+// (section 4, bench/memory.ts). Needs root (network namespaces); BENCH_SECTIONS=memory runs one section.
 project.addTask('bench', {
-  description: 'Benchmarks: writes docs/BENCHMARKS.md (root; real Squid and tinyproxy in a network namespace)',
+  description:
+    'Benchmarks: writes docs/BENCHMARKS.md (root; real Squid and tinyproxy in a network namespace, memory per tunnel)',
   exec: 'flock /tmp/pep-squid.lock ts-node --project tsconfig.dev.json bench/run.ts',
-});
-
-// Memory per tunnel (not part of the tests): writes docs/BENCHMARKS-memory.md. Needs root.
-project.addTask('bench:memory', {
-  description: 'Memory per tunnel of the rendered Squid configuration: writes docs/BENCHMARKS-memory.md (root)',
-  exec: 'flock /tmp/pep-squid.lock ts-node --project tsconfig.dev.json bench/memory.ts',
 });
 
 // ---- Issue 14 (policy, decision chain, real-Squid harness): its own block ----

@@ -2,9 +2,11 @@
  * Memory per tunnel of Squid running the rendered configuration (PROXY protocol v2 from the load
  * balancer's subnet, TLS peek and splice), at 1,000, 5,000 and 10,000 open tunnels: idle (the
  * CONNECT answered and the TLS handshake done through the tunnel) and after each tunnel carried
- * 64 KiB each way. Writes docs/BENCHMARKS-memory.md; src/private/sizing.ts sizes instances from it.
+ * 64 KiB each way. A section of the benchmark (bench/run.ts, section `memory`): its results are
+ * section 4 of docs/BENCHMARKS.md, and src/private/sizing.ts sizes instances from them.
  *
- *   sudo npx projen bench:memory        (takes flock /tmp/pep-squid.lock)
+ *   sudo npx projen bench                              (the whole benchmark; takes the lock)
+ *   sudo BENCH_SECTIONS=memory BENCH_OUT=/tmp/m.md npx projen bench   (this section alone)
  *
  * Squid runs with two SMP workers: this machine caps every process at 20,000 open files (setrlimit
  * cannot raise it), and 10,000 tunnels need 20,000 descriptors in Squid. Each point starts a fresh
@@ -35,7 +37,6 @@ const NAME = 'memory.bench.test';
 const POINTS = (process.env.BENCH_MEMORY_POINTS ?? '1000,5000,10000').split(',').map(Number);
 const EXCHANGE_BYTES = 64 * 1024;
 const WORKERS = 2;
-const OUT = join(__dirname, '..', 'docs', 'BENCHMARKS-memory.md');
 const CLIENT = { source: '10.50.1.2', endpointId: 'vpce-0123456789abcdef0' };
 
 interface Sample {
@@ -45,7 +46,8 @@ interface Sample {
   readonly tcpMemKiB: number;
 }
 
-interface PointResult {
+/** One point: the tunnels held and Squid's (and the kernel's) memory at each stage. */
+export interface MemoryPoint {
   readonly tunnels: number;
   readonly opened: number;
   readonly exchanged: number;
@@ -56,29 +58,27 @@ interface PointResult {
   readonly openSeconds: number;
 }
 
-async function main(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('bench:memory needs root (network namespaces)');
+/** Measure every point (BENCH_MEMORY_POINTS), each on a fresh Squid. Needs root and the lock. */
+export async function measureMemory(log: (s: string) => void): Promise<MemoryPoint[]> {
   const dir = mkdtempSync(join(os.tmpdir(), 'pep-memory-'));
   chmodSync(dir, 0o755);
   const net = HostNetwork.create('mem');
   try {
     const certs = makeCertificates(dir, [NAME], 'ec');
     const upstream = await startUpstream(net, dir, certs.serverCert, certs.serverKey);
-    const results: PointResult[] = [];
+    const results: MemoryPoint[] = [];
     for (const n of POINTS) {
+      log(`memory: ${n.toLocaleString('en-US')} tunnels`);
       const squid = await startSquid(net, dir, n, certs.bumpFile);
       try {
         results.push(await measurePoint(net, squid, n, certs.ca));
       } finally {
         await net.stop(squid.child, 'SIGTERM', 30_000);
       }
-      // eslint-disable-next-line no-console
-      console.log(JSON.stringify(results[results.length - 1]));
+      log(`memory: ${JSON.stringify(results[results.length - 1])}`);
     }
     await net.stop(upstream);
-    writeFileSync(OUT, report(results));
-    // eslint-disable-next-line no-console
-    console.log(`wrote ${OUT}`);
+    return results;
   } finally {
     net.destroy();
     rmSync(dir, { recursive: true, force: true });
@@ -141,7 +141,7 @@ function squidPids(child: ChildProcess): number[] {
 }
 
 /** Open n tunnels, measure idle, exchange 64 KiB each way, measure active, close, measure again. */
-async function measurePoint(net: HostNetwork, squid: RunningSquid, n: number, ca: string): Promise<PointResult> {
+async function measurePoint(net: HostNetwork, squid: RunningSquid, n: number, ca: string): Promise<MemoryPoint> {
   // Warm-up: a few tunnels, so the baseline includes what the first tunnel allocates once.
   const warm = await openMany(net, 20, ca);
   await exchangeAll(warm);
@@ -239,9 +239,9 @@ function sample(squid: RunningSquid): Sample {
   return { rssKiB, fds, slabKiB, tcpMemKiB };
 }
 
-function report(results: PointResult[]): string {
+/** Section 4 of docs/BENCHMARKS.md (bench/report.ts calls it with the results of this run). */
+export function memorySection(results: MemoryPoint[]): string[] {
   const perTunnel = (a: number, b: number, n: number) => ((a - b) / n).toFixed(1);
-  const squidVersion = execFileSync('/usr/sbin/squid', ['-v'], { encoding: 'utf8' }).split('\n')[0];
   const rows = results.map(
     (r) =>
       `| ${r.tunnels.toLocaleString('en-US')} | ${r.opened.toLocaleString('en-US')} | ${r.exchanged.toLocaleString('en-US')} ` +
@@ -252,14 +252,9 @@ function report(results: PointResult[]): string {
       `| ${perTunnel(r.active.slabKiB + r.active.tcpMemKiB, r.base.slabKiB + r.base.tcpMemKiB, r.opened)} |`,
   );
   return [
-    '# Memory per tunnel (benchmark output)',
+    '## 4. Memory per tunnel',
     '',
-    '<!-- Written by `sudo npx projen bench:memory` (bench/memory.ts). Do not edit by hand. -->',
-    '',
-    `Run ${new Date().toISOString().slice(0, 10)} on ${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.cpus().length} cores, ` +
-      `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB), Linux ${os.release()}, ${squidVersion}, Node ${process.version}.`,
-    '',
-    'Method: Squid runs the configuration `SquidConfig.render` produces for an instance (PROXY protocol v2 required',
+    'Method (bench/memory.ts): Squid runs the configuration `SquidConfig.render` produces for an instance (PROXY protocol v2 required',
     "from the load balancer's subnet, TLS peek and splice of the allowlisted name) with two SMP workers, in a network",
     'namespace; the client plays the load balancer (PROXY protocol header with a client address and endpoint ID),',
     'the upstream is a TLS echo server in a second namespace. For each point a fresh Squid starts, 20 warm-up tunnels',
@@ -269,6 +264,8 @@ function report(results: PointResult[]): string {
     "summed over Squid's processes (master, workers, helpers), minus the baseline, divided by the tunnels open.",
     "Kernel memory is the machine's slab plus TCP buffer memory (`/proc/meminfo` Slab, `/proc/net/sockstat` mem)",
     'over the same interval: machine-wide, so other processes move it too; read it as an estimate.',
+    'Two workers, because this machine caps every process at 20,000 open files and 10,000 tunnels need 20,000',
+    'descriptors in Squid. The instance sizing (src/private/sizing.ts) comes from these figures.',
     '',
     '| tunnels | opened | exchanged 64 KiB | Squid MiB, baseline | Squid MiB, idle | **Squid KiB / idle tunnel** | Squid MiB, active | **Squid KiB / active tunnel** | Squid MiB, after close | descriptors / tunnel | kernel KiB / idle tunnel (est.) | kernel KiB / active tunnel (est.) |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -276,7 +273,7 @@ function report(results: PointResult[]): string {
     '',
     `Opening took ${results.map((r) => `${r.openSeconds.toFixed(1)} s for ${r.tunnels.toLocaleString('en-US')}`).join(', ')} (64 at a time).`,
     '',
-  ].join('\n');
+  ];
 }
 
 function sleep(ms: number): Promise<void> {
@@ -291,9 +288,3 @@ async function until(what: string, check: () => boolean, timeoutMs: number): Pro
   }
   throw new Error(`Timed out waiting for ${what}`);
 }
-
-main().catch((e) => {
-  // eslint-disable-next-line no-console
-  console.error(e);
-  process.exit(1);
-});

@@ -3,7 +3,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import * as net from 'node:net';
 import { basename, join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
-import { EgressPolicy, SquidConfig } from '../src';
+import { AwsEndpoints, AwsService, EgressPolicy, SquidConfig } from '../src';
+import { makeBenchCertificates } from './certs';
+import type { LoadOptions } from './datapath';
 import { niced } from './nice';
 import { processTree } from './procstat';
 import { Lab } from '../test/squid/lab';
@@ -159,16 +161,29 @@ export async function startRendered(
   return startSquid(ctx, conf.configFile, pidFile, opts.port ?? 3128, !!opts.smp, conf.cacheLog, configText);
 }
 
-/** The seed article's config (bench/seed-squid.conf), paths filled in. */
-export async function startSeed(ctx: LabContext): Promise<RunningTarget> {
+/**
+ * The seed article's config (bench/seed-squid.conf), paths filled in; optionally tweaked for an
+ * experiment (`{{BUMP_FILE}}` in a replacement is the lab's ssl-bump certificate), on `port`
+ * instead of the article's 8080.
+ */
+export async function startSeed(
+  ctx: LabContext,
+  opts: { tweak?: ConfigTweak; port?: number } = {},
+): Promise<RunningTarget> {
   const dir = workDir(ctx, 'seed');
-  const text = readFileSync(join(__dirname, 'seed-squid.conf'), 'utf8')
+  const port = opts.port ?? 8080;
+  let text = readFileSync(join(__dirname, 'seed-squid.conf'), 'utf8')
     .replace(/\{\{LOG_DIR\}\}/g, join(dir, 'logs'))
-    .replace(/\{\{HOSTS_FILE\}\}/g, hostsFile(ctx, dir));
+    .replace(/\{\{HOSTS_FILE\}\}/g, hostsFile(ctx, dir))
+    .replace(/^http_port 8080$/m, `http_port ${port}`);
+  for (const [re, r] of opts.tweak?.replace ?? []) {
+    text = text.replace(re, r.replace(/\{\{BUMP_FILE\}\}/g, ctx.bumpFile));
+  }
+  if (opts.tweak?.append?.length) text += `\n## Benchmark experiment\n${opts.tweak.append.join('\n')}\n`;
   const configFile = join(dir, 'squid.conf');
   writeFileSync(configFile, text, { mode: 0o644 });
   SquidRun.parse(ctx.lab, configFile);
-  return startSquid(ctx, configFile, join(dir, 'logs', 'squid.pid'), 8080, false, join(dir, 'logs', 'cache.log'), text);
+  return startSquid(ctx, configFile, join(dir, 'logs', 'squid.pid'), port, false, join(dir, 'logs', 'cache.log'), text);
 }
 
 async function startSquid(
@@ -271,4 +286,59 @@ export async function startTinyproxy(ctx: LabContext): Promise<RunningTarget> {
     pids: () => (child.pid ? processTree(child.pid) : []),
     stop,
   };
+}
+
+/**
+ * The lab every data-path measurement uses: the namespace tuned for many short connections, the
+ * upstream (TLS, ECDSA certificate for `names`, each mapped to it in the proxies' hosts files) on
+ * the first upstream address, the lab's DNS server, and the rendered config's allowlist (the exact endpoints of STS, S3, SSM, SSM messages,
+ * EC2 messages, CloudWatch Logs and KMS in us-east-1 and eu-west-1, plus `names[0]`).
+ */
+export async function startBenchLab(lab: Lab, names: string[], window: { seconds: number; warmup: number }) {
+  lab.exec('sysctl', [
+    '-q',
+    '-w',
+    'net.ipv4.ip_local_port_range=10000 65000',
+    'net.ipv4.tcp_tw_reuse=1',
+    'net.core.somaxconn=4096',
+  ]);
+  const certs = makeBenchCertificates(lab.dir, names);
+  const upstreamAddress = lab.upstreamAddresses[0];
+  const upstream = await startHelper(lab, 'upstream.js', {
+    cert: certs.serverCert,
+    key: certs.serverKey,
+    host: upstreamAddress,
+    port: 443,
+  });
+  await startHelper(lab, '../test/squid/dns-server.js', {});
+  const allowedDomains = AwsEndpoints.hostnames({
+    services: [
+      AwsService.STS,
+      AwsService.S3,
+      AwsService.SSM,
+      AwsService.SSM_MESSAGES,
+      AwsService.EC2_MESSAGES,
+      AwsService.CLOUDWATCH_LOGS,
+      AwsService.KMS,
+    ],
+    regions: ['us-east-1', 'eu-west-1'],
+  });
+  if (!allowedDomains.includes(names[0])) allowedDomains.push(names[0]);
+  const ctx: LabContext = {
+    lab,
+    name: names[0],
+    upstreamAddress,
+    hosts: Object.fromEntries(names.map((n) => [n, upstreamAddress])),
+    bumpFile: certs.bumpFile,
+    allowedDomains,
+  };
+  const lo: LoadOptions = {
+    lab,
+    caFile: certs.caFile,
+    name: names[0],
+    upstream: { host: upstreamAddress, port: 443 },
+    upstreamPid: upstream.pid!,
+    ...window,
+  };
+  return { ctx, lo };
 }

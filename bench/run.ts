@@ -12,9 +12,14 @@
  * Environment (all optional):
  *   BENCH_SECONDS=3        measurement window of each data-path run (seconds)
  *   BENCH_WARMUP=0.5       warm-up before each window (seconds)
- *   BENCH_TARGET_PASSES=3  passes over the configs each target compares (the median pass counts)
+ *   BENCH_TARGET_PASSES=5  passes over the configs each target compares (the median pass counts)
  *   BENCH_CONCURRENCY=1,16,128,512
- *   BENCH_SECTIONS=datapath,workers,experiments,synth,evaluate
+ *   BENCH_SECTIONS=datapath,workers,experiments,synth,evaluate,memory
+ *   BENCH_MEMORY_POINTS=1000,5000,10000  tunnels held by the memory section (bench/memory.ts)
+ *   BENCH_EXPERIMENTS=<names>  only these "What we tried" variants (comma-separated; the baseline
+ *                          and the seed config always run)
+ *   BENCH_EXPERIMENT_PASSES=3  passes over the variants (the median pass counts)
+ *   BENCH_EXPERIMENT_POINTS=rate:16,rate:128  the points the variants are measured at (bulk:16 too)
  *   BENCH_SYNTH_RUNS=5     synths per allowlist size (median)
  *   BENCH_EVAL_SECONDS=3   evaluate() timing per run (median of 5 rounds) ...
  *   BENCH_EVAL_RUNS=2      ... runs, each in a fresh process (the best run counts)
@@ -31,10 +36,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join, resolve } from 'node:path';
-import { AwsEndpoints, AwsService } from '../src';
-import { makeBenchCertificates } from './certs';
 import { LoadOptions, LoadResult, runLoad } from './datapath';
 import { timeEvaluate } from './evaluate-runner';
+import { measureMemory } from './memory';
 import { NICE, raiseAutogroup } from './nice';
 import { machineCpu } from './procstat';
 import {
@@ -42,10 +46,10 @@ import {
   direct,
   LabContext,
   RunningTarget,
-  startHelper,
   startRendered,
   startSeed,
   startTinyproxy,
+  startBenchLab,
 } from './proxies';
 import { BenchReport, renderReport } from './report';
 import { benchSynth, synthSubject } from './synth';
@@ -68,7 +72,7 @@ const CFG = {
   seconds: envNumber('BENCH_SECONDS', 3, 0.5, 120),
   warmup: envNumber('BENCH_WARMUP', 0.5, 0, 30),
   /** Passes over the configs a target compares (rate: rendered and seed; bulk at 16: direct and rendered). */
-  targetPasses: envNumber('BENCH_TARGET_PASSES', 3, 1, 9),
+  targetPasses: envNumber('BENCH_TARGET_PASSES', 5, 1, 9),
   concurrency: (process.env.BENCH_CONCURRENCY ?? '1,16,128,512').split(',').map((s) => {
     const n = Number(s.trim());
     if (!Number.isInteger(n) || n < 1 || n > 2000) {
@@ -77,7 +81,9 @@ const CFG = {
     return n;
   }),
   sections: new Set(
-    (process.env.BENCH_SECTIONS ?? 'datapath,workers,experiments,synth,evaluate').split(',').map((s) => s.trim()),
+    (process.env.BENCH_SECTIONS ?? 'datapath,workers,experiments,synth,evaluate,memory')
+      .split(',')
+      .map((s) => s.trim()),
   ),
   synthRuns: envNumber('BENCH_SYNTH_RUNS', 5, 1, 50),
   evalSeconds: envNumber('BENCH_EVAL_SECONDS', 3, 0.5, 60),
@@ -89,6 +95,8 @@ const CFG = {
   retries: envNumber('BENCH_RETRIES', 2, 0, 5),
   /** Seconds the whole run may spend on re-measuring and on waiting for a quiet machine. */
   retryBudget: envNumber('BENCH_RETRY_BUDGET', 60, 0, 600),
+  /** Passes over the "What we tried" variants (2: the mean of both; 3 or more: the median). */
+  experimentPasses: envNumber('BENCH_EXPERIMENT_PASSES', 3, 1, 9),
 };
 
 /** True when an ancestor process is `flock ... /tmp/pep-squid.lock ...`. */
@@ -232,6 +240,15 @@ async function main(): Promise<void> {
     log(`evaluate(): ${Math.round(timed.best)}/s`);
   }
   if (NICE !== 0) os.setPriority(0);
+  if (CFG.sections.has('memory')) {
+    try {
+      report.memory = await measureMemory(log);
+    } catch (e: any) {
+      // The other sections' results are still written; the report says the section failed.
+      report.memoryError = String(e?.message ?? e).split('\n')[0];
+      log(`memory: failed: ${report.memoryError}`);
+    }
+  }
   report.durationSeconds = Math.round((Date.now() - started) / 1000);
   report.retries = {
     ...retryStats,
@@ -263,52 +280,7 @@ async function dataPath(report: BenchReport): Promise<void> {
   try {
     // The namespace is ours: a wide ephemeral port range and TIME_WAIT reuse for outgoing
     // connections, so thousands of short tunnels per second do not run out of ports.
-    lab.exec('sysctl', [
-      '-q',
-      '-w',
-      'net.ipv4.ip_local_port_range=10000 65000',
-      'net.ipv4.tcp_tw_reuse=1',
-      'net.core.somaxconn=4096',
-    ]);
-    const certs = makeBenchCertificates(lab.dir, [NAME, DENIED]);
-    const upstreamAddress = lab.upstreamAddresses[0];
-    const up = await startHelper(lab, 'upstream.js', {
-      cert: certs.serverCert,
-      key: certs.serverKey,
-      host: upstreamAddress,
-      port: 443,
-    });
-    await startHelper(lab, '../test/squid/dns-server.js', {});
-    const allowedDomains = AwsEndpoints.hostnames({
-      services: [
-        AwsService.STS,
-        AwsService.S3,
-        AwsService.SSM,
-        AwsService.SSM_MESSAGES,
-        AwsService.EC2_MESSAGES,
-        AwsService.CLOUDWATCH_LOGS,
-        AwsService.KMS,
-      ],
-      regions: ['us-east-1', 'eu-west-1'],
-    });
-    if (!allowedDomains.includes(NAME)) allowedDomains.push(NAME);
-    const ctx: LabContext = {
-      lab,
-      name: NAME,
-      upstreamAddress,
-      hosts: { [NAME]: upstreamAddress, [DENIED]: upstreamAddress },
-      bumpFile: certs.bumpFile,
-      allowedDomains,
-    };
-    const lo: LoadOptions = {
-      lab,
-      caFile: certs.caFile,
-      name: NAME,
-      upstream: { host: upstreamAddress, port: 443 },
-      upstreamPid: up.pid!,
-      seconds: CFG.seconds,
-      warmup: CFG.warmup,
-    };
+    const { ctx, lo } = await startBenchLab(lab, [NAME, DENIED], { seconds: CFG.seconds, warmup: CFG.warmup });
     const check = async (label: string, t: RunningTarget) => {
       const ok = await runLoad(lo, t, 'once', 1);
       if (!ok.ok) throw new Error(`${label}: a tunnel to ${NAME} failed: ${ok.error}`);
@@ -389,8 +361,22 @@ async function dataPath(report: BenchReport): Promise<void> {
 }
 
 /** Squid directives tried on the rendered config (see "What we tried" in the report). */
-const VARIANTS: Array<{ name: string; why: string; tweak?: ConfigTweak }> = [
+const VARIANTS: Array<{ name: string; why: string; tweak?: ConfigTweak; seed?: true }> = [
   { name: 'as rendered', why: 'baseline for this table (same run, same moment)' },
+  {
+    name: 'seed article config',
+    why: 'the seed config, measured beside the variants: the "× seed" columns divide by its CPU per tunnel',
+    seed: true,
+  },
+  {
+    name: 'seed config + SNI peek',
+    why: 'the seed config with the same peek-and-splice step as the rendered config (`ssl_bump peek` at step 1, then `splice all`) and none of its rules: what the SNI check alone costs',
+    seed: true,
+    tweak: {
+      replace: [[/^http_port (\d+)$/m, 'http_port $1 ssl-bump generate-host-certificates=off cert={{BUMP_FILE}}']],
+      append: ['acl step1 at_step SslBump1', 'ssl_bump peek step1', 'ssl_bump splice all'],
+    },
+  },
   {
     name: 'chain again on the tunnel request',
     why: "undoes `http_access allow egress_tunnel`: Squid's own follow-up request for a spliced tunnel walks the whole chain again",
@@ -412,12 +398,50 @@ const VARIANTS: Array<{ name: string; why: string; tweak?: ConfigTweak }> = [
     tweak: { replace: [[/^client_db off$/m, 'client_db on']] },
   },
   {
+    name: 'tunnel follow-up before the manager check',
+    why: "the follow-up request of an allowed tunnel is allowed before the `manager` ACL's URL regular expressions run (the follow-up can never be a manager request)",
+    tweak: {
+      replace: [[/^http_access deny manager\n(http_access allow egress_tunnel)$/m, '$1\nhttp_access deny manager']],
+    },
+  },
+  {
+    name: 'memory_pools_limit none',
+    why: 'Squid keeps every freed object in its pools instead of returning those over 5 MB to malloc',
+    tweak: { append: ['memory_pools_limit none'] },
+  },
+  {
+    name: 'buffered_logs on',
+    why: 'access-log lines are written in larger chunks instead of one write() each (lines then reach the file late)',
+    tweak: { append: ['buffered_logs on'] },
+  },
+  {
+    name: "Squid's native log format",
+    why: "price of the custom log line: the access log in Squid's own `squid` format, as the seed config logs (loses the rule, SNI and endpoint; measurement only)",
+    tweak: {
+      replace: [
+        [/^access_log \S+ egress_tunnel .*$/m, ''],
+        [/^access_log (\S+) egress egress_has_request !egress_tunnel$/m, 'access_log $1 squid egress_has_request'],
+      ],
+    },
+  },
+  {
     name: 'access log off',
     why: 'upper bound of what any logging change can give (not a recommendation: the log is the audit trail)',
     tweak: {
       replace: [
         [/^access_log \S+ egress_tunnel .*$/m, ''],
         [/^access_log .*$/m, 'access_log none'],
+      ],
+    },
+  },
+  {
+    name: 'no refusal rewriter',
+    why: 'price of the plain-403 machinery on allowed tunnels: url_rewrite_*, http_reply_access and reply_header_add removed (refused CONNECTs then get a TLS error; measurement only)',
+    tweak: {
+      replace: [
+        [/^url_rewrite_.*$/gm, ''],
+        [/^http_reply_access .*$/gm, ''],
+        [/^reply_header_add .*$/gm, ''],
       ],
     },
   },
@@ -434,37 +458,48 @@ const VARIANTS: Array<{ name: string; why: string; tweak?: ConfigTweak }> = [
   },
 ];
 
+/** The experiment points: bulk at 16 tunnels, new tunnels at 16 and 128 (the order of ExperimentRow.results). */
+const EXPERIMENT_POINTS: Array<['rate' | 'bulk', number]> = [
+  ['bulk', 16],
+  ['rate', 16],
+  ['rate', 128],
+];
+/** BENCH_EXPERIMENT_POINTS=rate:16 measures only these of the points above (the others stay empty). */
+const experimentPoint = (mode: string, c: number) =>
+  (process.env.BENCH_EXPERIMENT_POINTS ?? 'rate:16,rate:128').split(',').some((p) => p.trim() === `${mode}:${c}`);
+
 async function experiments(
   report: BenchReport,
   ctx: LabContext,
   lo: LoadOptions,
   running: RunningTarget[],
 ): Promise<void> {
-  // The target points: bulk at 16 tunnels, new tunnels at 16. Every variant runs at once (each
-  // -N Squid on its own port, idle while another is measured); two passes, the second in reverse
-  // order, and each row is the mean of both.
-  const points: Array<['rate' | 'bulk', number]> = [
-    ['bulk', 16],
-    ['rate', 16],
-  ];
+  // Every variant runs at once (each -N Squid on its own port, idle while another is measured);
+  // CFG.experimentPasses passes, every other one in reverse order; each row is the mean of two
+  // passes or the median of three or more.
+  const only = process.env.BENCH_EXPERIMENTS?.split(',').map((s) => s.trim());
   const live: Array<{ v: (typeof VARIANTS)[number]; t: RunningTarget; results: LoadResult[][] }> = [];
   for (const [i, v] of VARIANTS.entries()) {
+    if (only && !only.includes(v.name) && v.name !== 'as rendered' && v.name !== 'seed article config') continue;
     try {
-      const t = await startRendered(ctx, { tweak: v.tweak, port: 3200 + i });
+      const t = v.seed
+        ? await startSeed(ctx, { tweak: v.tweak, port: v.tweak ? 8100 + i : undefined })
+        : await startRendered(ctx, { tweak: v.tweak, port: 3200 + i });
       running.push(t);
       const ok = await runLoad(lo, t, 'once', 1);
       if (!ok.ok) throw new Error(ok.error);
-      live.push({ v, t, results: points.map(() => []) });
+      live.push({ v, t, results: EXPERIMENT_POINTS.map(() => []) });
     } catch (e: any) {
       report.experiments.push({ name: v.name, why: v.why, error: String(e.message).split('\n')[0] });
     }
   }
   const d = direct();
-  for (const [k, [mode, c]] of points.entries()) {
+  for (const [k, [mode, c]] of EXPERIMENT_POINTS.entries()) {
+    if (!experimentPoint(mode, c)) continue;
     const base = await measure(lo, d, mode, c);
     report.experimentDirect = [...(report.experimentDirect ?? []), { target: 'direct', result: base }];
-    for (const pass of [1, 2]) {
-      for (const x of pass === 1 ? live : [...live].reverse()) {
+    for (let pass = 1; pass <= CFG.experimentPasses; pass++) {
+      for (const x of pass % 2 === 1 ? live : [...live].reverse()) {
         const r = await measure(lo, x.t, mode, c);
         x.results[k].push(r);
         log(`experiment ${x.v.name}: ${mode} c=${c} (pass ${pass}): ${summary(r)}`);
@@ -475,7 +510,8 @@ async function experiments(
     report.experiments.push({
       name: x.v.name,
       why: x.v.why,
-      results: x.results.map(combine),
+      // A point left out (BENCH_EXPERIMENT_POINTS) stays empty.
+      results: x.results.map((rs) => (rs.length > 0 ? combine(rs) : undefined)) as LoadResult[],
     });
     await x.t.stop();
     running.splice(running.indexOf(x.t), 1);

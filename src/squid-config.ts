@@ -1,7 +1,8 @@
+import { isIP } from 'node:net';
 import { Duration, Token } from 'aws-cdk-lib';
 import { EgressPolicy } from './egress-policy';
 import { CidrSet, parseCidr } from './private/cidr';
-import { renderChain } from './private/squid-rules';
+import { ChainLines, renderChain } from './private/squid-rules';
 
 /**
  * Where and how the rendered Squid configuration runs. Every path is an option, so the very
@@ -14,7 +15,8 @@ export interface SquidRenderOptions {
    */
   readonly port?: number;
   /**
-   * The address Squid listens on.
+   * The address Squid listens on: one IPv4 or IPv6 address (no brackets, port or host name).
+   * A token is written as it is.
    * @default - all addresses
    */
   readonly listenAddress?: string;
@@ -66,7 +68,8 @@ export interface SquidRenderOptions {
    */
   readonly hostsFile?: string;
   /**
-   * DNS servers Squid queries.
+   * DNS servers Squid queries: at least one, each an IPv4 or IPv6 address (tokens are written
+   * as they are).
    * @default - the servers in /etc/resolv.conf
    */
   readonly dnsNameservers?: string[];
@@ -148,6 +151,13 @@ export class SquidConfig {
   private readonly logDir: string;
   private readonly providerVpcCidrs?: string[];
   private readonly providerVpc?: CidrSet;
+  private readonly listen: string;
+  private readonly maxFds: number;
+  private readonly certificateFile: string;
+  private readonly accessLog: string;
+  private readonly cacheLog: string;
+  /** The files referenced by squid.conf, in the order the steps below write them. */
+  private readonly files: SquidConfigFile[] = [];
 
   private constructor(
     private readonly policy: EgressPolicy,
@@ -168,6 +178,8 @@ export class SquidConfig {
         throw new Error(`Invalid path '${p}': render paths must be absolute and contain no whitespace or quotes`);
       }
     }
+    this.listen = listenSpec(options.listenAddress, this.port);
+    checkNameservers(options.dnsNameservers);
     const vpc = options.providerVpcCidrs;
     if (vpc !== undefined) {
       if (vpc.length === 0) throw new Error('Invalid providerVpcCidrs []: give the VPC CIDR blocks, or omit it');
@@ -185,49 +197,84 @@ export class SquidConfig {
           'enable PROXY protocol (proxyProtocolSources) or remove them',
       );
     }
+    this.maxFds = options.maxFileDescriptors ?? Math.ceil((TARGET_CONNECTIONS * 2 * 1.2) / this.vcpus / 1024) * 1024;
+    if (!Number.isInteger(this.maxFds) || this.maxFds < 256 || this.maxFds > 1_048_576) {
+      throw new Error(`Invalid maxFileDescriptors ${this.maxFds}: expected a whole number from 256 to 1048576`);
+    }
+    this.certificateFile = options.certificateFile ?? `${this.dir}/egress-bump.pem`;
+    this.accessLog = `${this.logDir}/access.log`;
+    this.cacheLog = `${this.logDir}/cache.log`;
   }
 
+  /** squid.conf, one step per section, after the files the sections reference. */
   private build(): SquidConfiguration {
-    const p = this.policy;
-    const o = this.options;
-    const files: SquidConfigFile[] = [];
-    const file = (name: string, lines: string[], mode = '000644'): string => {
-      const path = `${this.dir}/${name}`;
-      files.push({ path, content: lines.join('\n') + '\n', mode });
-      return path;
+    const chain = this.chain();
+    const lines = [
+      ...this.listeningPort(),
+      ...this.acls(chain),
+      ...this.accessRules(chain),
+      ...this.tlsRules(chain),
+      ...this.logging(),
+      ...this.hardening(),
+      ...this.capacity(),
+    ];
+    const configFile = `${this.dir}/squid.conf`;
+    const files = [{ path: configFile, content: lines.join('\n') + '\n', mode: '000644' }, ...this.files];
+    return {
+      configFile,
+      files,
+      workers: this.vcpus,
+      maxFileDescriptors: this.maxFds,
+      accessLog: this.accessLog,
+      cacheLog: this.cacheLog,
+      certificateFile: this.certificateFile,
     };
+  }
 
+  /** Adds a file beside squid.conf and returns its path. */
+  private file(name: string, lines: readonly string[], mode = '000644'): string {
+    const path = `${this.dir}/${name}`;
+    this.files.push({ path, content: lines.join('\n') + '\n', mode });
+    return path;
+  }
+
+  /** The PROXY protocol identity (client address, endpoint ID) is known only with PROXY protocol. */
+  private get identity(): boolean {
+    return this.options.proxyProtocolSources !== undefined;
+  }
+
+  /** The decision chain's ACLs and rules, with the allowlist files they read. */
+  private chain(): ChainLines {
+    const p = this.policy;
     // Squid warns about an empty ACL file; an audit policy may have no domains yet, so an empty
     // list gets one reserved name that can never resolve (RFC 2606 '.invalid').
-    const domainsFile = file(
+    const domainsFile = this.file(
       'egress-allowed-domains.txt',
       p.domains.length > 0 ? p.domains : ['egress-allowlist-is-empty.invalid'],
     );
     const apexFile =
-      p.subdomainOnlyNames.length > 0 ? file('egress-subdomain-only-names.txt', p.subdomainOnlyNames) : undefined;
-    const workers = this.vcpus;
-    const maxFds = o.maxFileDescriptors ?? Math.ceil((TARGET_CONNECTIONS * 2 * 1.2) / workers / 1024) * 1024;
-    if (!Number.isInteger(maxFds) || maxFds < 256 || maxFds > 1_048_576) {
-      throw new Error(`Invalid maxFileDescriptors ${maxFds}: expected a whole number from 256 to 1048576`);
-    }
-    const cert = o.certificateFile ?? `${this.dir}/egress-bump.pem`;
-    const accessLog = `${this.logDir}/access.log`;
-    const cacheLog = `${this.logDir}/cache.log`;
-    const listen = o.listenAddress
-      ? `${o.listenAddress.includes(':') ? `[${o.listenAddress}]` : o.listenAddress}:${this.port}`
-      : `${this.port}`;
+      p.subdomainOnlyNames.length > 0 ? this.file('egress-subdomain-only-names.txt', p.subdomainOnlyNames) : undefined;
+    return renderChain(p._chainPolicy(this.providerVpc), {
+      allowedDomains: domainsFile,
+      subdomainOnlyNames: apexFile,
+      providerVpcCidrs: this.providerVpcCidrs,
+      identity: this.identity,
+    });
+  }
 
-    const c: string[] = [];
-
-    c.push(
+  /** Header and `http_port`, with the PROXY protocol peers when it is on. */
+  private listeningPort(): string[] {
+    const p = this.policy;
+    const ppv2 = this.options.proxyProtocolSources;
+    const c = [
       '# Rendered by cdk-private-egress-proxy. Do not edit: change the EgressPolicy instead.',
       `# mode: ${p.mode}; ${p.domains.length} allowlist entries; ports: ${p.ports.join(',')}; plain HTTP: ${p.allowPlainHttp ? 'on' : 'off'}`,
       '',
       '## Listening port: explicit proxy with TLS peek (no decryption).',
-      `http_port ${listen} ssl-bump generate-host-certificates=off cert=${cert}${o.proxyProtocolSources ? ' require-proxy-header' : ''}`,
-    );
-    if (o.proxyProtocolSources) {
-      const srcs = o.proxyProtocolSources.map((s) => parseCidr(s, 'PROXY protocol source').text);
+      `http_port ${this.listen} ssl-bump generate-host-certificates=off cert=${this.certificateFile}${ppv2 ? ' require-proxy-header' : ''}`,
+    ];
+    if (ppv2) {
+      const srcs = ppv2.map((s) => parseCidr(s, 'PROXY protocol source').text);
       c.push(
         '# PROXY protocol v2 headers are trusted only from the load balancer.',
         `acl egress_ppv2_peers src ${srcs.join(' ')}`,
@@ -235,18 +282,17 @@ export class SquidConfig {
         'proxy_protocol_access deny all',
       );
     }
+    return c;
+  }
 
-    const identity = o.proxyProtocolSources !== undefined;
-    const chain = renderChain(p._chainPolicy(this.providerVpc), {
-      allowedDomains: domainsFile,
-      subdomainOnlyNames: apexFile,
-      providerVpcCidrs: this.providerVpcCidrs,
-      identity,
-    });
-    c.push('', '## ACLs', ...chain.acls);
-    if (identity) {
-      const ids = p.allowedEndpointIds.length > 0 ? file('egress-endpoint-ids.txt', p.allowedEndpointIds) : undefined;
-      const helper = file('egress-endpoint-acl', ENDPOINT_HELPER.split('\n'), '000755');
+  /** The chain's ACLs, and the endpoint-identity helper when PROXY protocol is on. */
+  private acls(chain: ChainLines): string[] {
+    const c = ['', '## ACLs', ...chain.acls];
+    if (this.identity) {
+      const p = this.policy;
+      const ids =
+        p.allowedEndpointIds.length > 0 ? this.file('egress-endpoint-ids.txt', p.allowedEndpointIds) : undefined;
+      const helper = this.file('egress-endpoint-acl', ENDPOINT_HELPER.split('\n'), '000755');
       c.push(
         '# The VPC endpoint ID arrives in PROXY protocol v2 TLV 0xEA (234) as %01vpce-...; a helper reads it, adds it',
         '# to the transaction as the note endpoint=vpce-... (logged), and answers OK when it may use the proxy.',
@@ -254,8 +300,13 @@ export class SquidConfig {
         'acl egress_endpoint external egress_identity',
       );
     }
+    return c;
+  }
 
-    c.push(
+  /** `http_access` from the chain, and the rewriter that turns a refused CONNECT into a plain 403. */
+  private accessRules(chain: ChainLines): string[] {
+    const rewriter = this.file('egress-refuse-rewriter', REFUSE_REWRITER.split('\n'), '000755');
+    return [
       '',
       '## Access rules, rendered from the decision chain: first match wins; anything not allowed explicitly is denied.',
       '# In audit mode a policy rule only marks the request (egress_pending) and the chain goes on: guardrails still deny.',
@@ -265,10 +316,6 @@ export class SquidConfig {
       '# a plain "403 Forbidden" naming the rule (http_reply_access). ssl_bump terminates any marked',
       '# CONNECT that still arrives at TLS, so the policy fails closed if the rewriter is unavailable.',
       ...chain.httpAccess,
-    );
-
-    const rewriter = file('egress-refuse-rewriter', REFUSE_REWRITER.split('\n'), '000755');
-    c.push(
       `url_rewrite_program ${rewriter}`,
       'url_rewrite_children 4 startup=1 idle=1',
       '# The rewriter reads nothing but the line break: no extras (the default sends %>A, a reverse DNS lookup of the client).',
@@ -278,20 +325,26 @@ export class SquidConfig {
       'http_reply_access deny egress_refused',
       'http_reply_access allow all',
       'reply_header_add X-Egress-Denied-By "%{egress_rule}note" egress_refused',
-    );
+    ];
+  }
 
-    c.push(
+  /** `ssl_bump` (peek, then splice or terminate) and the answer to bytes that are not TLS. */
+  private tlsRules(chain: ChainLines): string[] {
+    return [
       '',
       '## TLS: peek at the client hello, splice (never decrypt) allowlisted server names, terminate the rest.',
       ...chain.sslBump,
       '# Bytes in a tunnel that are not TLS get an error and never reach the destination.',
       ...chain.onUnsupportedProtocol,
-    );
+    ];
+  }
 
+  /** Log formats and the access log: one line per request or tunnel. */
+  private logging(): string[] {
     const format = (method: string, status: string) =>
       `%{%Y-%m-%dT%H:%M:%S}tg.%03tuZ client=%>a endpoint=%{endpoint}note method=${method} dest=%>rd:%>rP sni=%ssl::>sni ` +
       `status=${status} rule=%{egress_rule}note audit=%{egress_audit}note bytes_out=%>st bytes_in=%<st duration_ms=%tr`;
-    c.push(
+    return [
       '',
       '## Logs: one line per request or tunnel: client (from PROXY protocol), endpoint ID, destination, SNI, result,',
       '## the rule that decided, the audit mark, bytes and duration.',
@@ -302,10 +355,17 @@ export class SquidConfig {
       `logformat egress_tunnel ${format('CONNECT', '%Ss/200')}`,
       '# Connections that end before a request (NLB health checks with a PROXY LOCAL header) are not logged.',
       'acl egress_has_request has request',
-      `access_log stdio:${accessLog} egress_tunnel egress_has_request egress_tunnel !egress_handed_off`,
-      `access_log stdio:${accessLog} egress egress_has_request !egress_tunnel`,
-      `cache_log ${cacheLog}`,
+      `access_log stdio:${this.accessLog} egress_tunnel egress_has_request egress_tunnel !egress_handed_off`,
+      `access_log stdio:${this.accessLog} egress egress_has_request !egress_tunnel`,
+      `cache_log ${this.cacheLog}`,
       'logfile_rotate 0',
+    ];
+  }
+
+  /** No cache, no identifying headers, no per-client statistics, and where Squid keeps its files. */
+  private hardening(): string[] {
+    const o = this.options;
+    return [
       '',
       '## Hardening',
       'cache deny all',
@@ -322,19 +382,52 @@ export class SquidConfig {
       `shutdown_lifetime ${Math.round((o.shutdownLifetime ?? Duration.seconds(30)).toSeconds())} seconds`,
       `pid_filename ${o.pidFile ?? '/run/squid.pid'}`,
       `coredump_dir ${this.logDir}`,
+    ];
+  }
+
+  /** Workers, descriptors, and where names are resolved. */
+  private capacity(): string[] {
+    const o = this.options;
+    const c = [
       '',
       o.maxFileDescriptors === undefined
         ? "## Capacity: one worker per vCPU; two file descriptors per tunnel, 20% headroom over an NLB target's 55,000 connections."
         : '## Capacity: one worker per vCPU; two file descriptors per tunnel, sized by the host.',
-      `workers ${workers}`,
-      `max_filedescriptors ${maxFds}`,
-    );
+      `workers ${this.vcpus}`,
+      `max_filedescriptors ${this.maxFds}`,
+    ];
     if (o.hostsFile) c.push(`hosts_file ${o.hostsFile}`);
-    if (o.dnsNameservers && o.dnsNameservers.length > 0) c.push(`dns_nameservers ${o.dnsNameservers.join(' ')}`);
+    if (o.dnsNameservers) c.push(`dns_nameservers ${o.dnsNameservers.join(' ')}`);
+    return c;
+  }
+}
 
-    const configFile = `${this.dir}/squid.conf`;
-    files.unshift({ path: configFile, content: c.join('\n') + '\n', mode: '000644' });
-    return { configFile, files, workers, maxFileDescriptors: maxFds, accessLog, cacheLog, certificateFile: cert };
+/** Squid's `http_port` address: `port`, `a.b.c.d:port` or `[v6]:port`. */
+function listenSpec(address: string | undefined, port: number): string {
+  if (address === undefined) return `${port}`;
+  if (Token.isUnresolved(address)) return `${address}:${port}`;
+  const family = isIP(address);
+  if (family === 0) {
+    throw new Error(
+      `Invalid listenAddress '${address}': expected one IPv4 or IPv6 address such as '10.0.0.5' or 'fd00::5' ` +
+        '(no brackets, port or host name; omit listenAddress to listen on all addresses)',
+    );
+  }
+  return family === 6 ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** `dnsNameservers`: at least one entry, each an IPv4 or IPv6 address (a token is written as it is). */
+function checkNameservers(servers: string[] | undefined): void {
+  if (servers === undefined) return;
+  if (servers.length === 0) {
+    throw new Error('Invalid dnsNameservers []: give at least one DNS server address, or omit dnsNameservers');
+  }
+  for (const s of servers) {
+    if (!Token.isUnresolved(s) && isIP(s) === 0) {
+      throw new Error(
+        `Invalid dnsNameservers entry '${s}': expected an IPv4 or IPv6 address such as '10.0.0.2' (Squid's dns_nameservers takes addresses only)`,
+      );
+    }
   }
 }
 

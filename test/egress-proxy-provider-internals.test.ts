@@ -73,19 +73,23 @@ describe('memory from the instance type name', () => {
 describe('sizing by memory', () => {
   // The README's instance-type table, row by row: the numbers users read are the numbers the code derives.
   test.each([
-    ['t4g.micro', 2, 1709, 3932],
-    ['t4g.small', 2, 6268, 14417],
-    ['c6gn.medium', 1, 6553, 15073],
-    ['c7gn.medium', 1, 6553, 15073],
-    ['c7gn.large', 2, 15386, 35389],
-    ['c7gn.xlarge', 4, 33052, 55000],
-    ['m7g.large', 2, 33622, 55000],
+    ['t4g.micro', 2, 1709, 3932, 4096],
+    ['t4g.small', 2, 6268, 14417, 11264],
+    ['c6gn.medium', 1, 6553, 15073, 21504],
+    ['c7gn.medium', 1, 6553, 15073, 21504],
+    ['c7gn.large', 2, 15386, 35389, 24576],
+    ['c7gn.xlarge', 4, 33052, 55000, 26624],
+    ['m7g.large', 2, 33622, 55000, 52224],
   ])(
-    '%s with %d worker(s) holds %d active and %d idle tunnels (README table)',
-    (instanceType, workers, active, idle) => {
+    '%s with %d worker(s) holds %d active and %d idle tunnels, %d descriptors per worker (README table)',
+    (instanceType, workers, active, idle, fds) => {
       const s = sizeProxyInstance({ instanceType, workers });
       // The table shows idle tunnels up to an NLB target's 55,000, as its caption says.
-      expect([s.activeTunnels, Math.min(s.idleTunnels, NLB_TARGET_CONNECTIONS)]).toEqual([active, idle]);
+      expect([s.activeTunnels, Math.min(s.idleTunnels, NLB_TARGET_CONNECTIONS), s.maxFileDescriptors]).toEqual([
+        active,
+        idle,
+        fds,
+      ]);
     },
   );
 

@@ -3,8 +3,8 @@ import { instanceSizeOf } from './instance-size';
 
 /**
  * The memory model of a proxy instance. The per-tunnel figures are the largest that bench/memory.ts
- * measured at 1,000, 5,000 and 10,000 tunnels (docs/BENCHMARKS-memory.md: Squid 5.7 running the
- * rendered configuration with PROXY protocol v2 and TLS peek and splice), rounded up by 5–10%.
+ * measured at 1,000, 5,000 and 10,000 tunnels (docs/BENCHMARKS.md, section 4: Squid 5.7 running the
+ * rendered configuration with PROXY protocol v2 and TLS peek and splice), rounded up.
  */
 export const MEMORY_MODEL = {
   /** Squid's resident memory per idle tunnel (CONNECT answered, TLS handshake done), KiB. */
