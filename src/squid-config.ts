@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { Duration, Token } from 'aws-cdk-lib';
 import { EgressPolicy } from './egress-policy';
 import { CidrSet, parseCidr } from './private/cidr';
+import { hostFile } from './private/host-files';
 import { ChainLines, renderChain } from './private/squid-rules';
 
 /**
@@ -292,7 +293,7 @@ export class SquidConfig {
       const p = this.policy;
       const ids =
         p.allowedEndpointIds.length > 0 ? this.file('egress-endpoint-ids.txt', p.allowedEndpointIds) : undefined;
-      const helper = this.file('egress-endpoint-acl', ENDPOINT_HELPER.split('\n'), '000755');
+      const helper = this.file('egress-endpoint-acl', helperScript('egress-endpoint-acl'), '000755');
       c.push(
         '# The VPC endpoint ID arrives in PROXY protocol v2 TLV 0xEA (234) as %01vpce-...; a helper reads it, adds it',
         '# to the transaction as the note endpoint=vpce-... (logged), and answers OK when it may use the proxy.',
@@ -305,7 +306,7 @@ export class SquidConfig {
 
   /** `http_access` from the chain, and the rewriter that turns a refused CONNECT into a plain 403. */
   private accessRules(chain: ChainLines): string[] {
-    const rewriter = this.file('egress-refuse-rewriter', REFUSE_REWRITER.split('\n'), '000755');
+    const rewriter = this.file('egress-refuse-rewriter', helperScript('egress-refuse-rewriter'), '000755');
     return [
       '',
       '## Access rules, rendered from the decision chain: first match wins; anything not allowed explicitly is denied.',
@@ -436,36 +437,13 @@ function stripSlash(p: string): string {
 }
 
 /**
- * Redirects every request it is given; squid.conf sends it only CONNECTs the policy refused, so
- * Squid answers them with a plain 403 instead of bumping them.
+ * The two Squid helpers, shell scripts shipped in assets/host/ (shellcheck-clean in CI).
+ * `egress-refuse-rewriter.sh` redirects every request it is given; squid.conf sends it only
+ * CONNECTs the policy refused, so Squid answers them with a plain 403 instead of bumping them.
+ * `egress-endpoint-acl.sh` reads the URL-encoded TLV 0xEA value Squid sends (`%01vpce-…`, the
+ * subtype byte then the ID, or `-` without one), returns the bare ID as the note `endpoint` and
+ * answers OK when the ID is on the list given as $1 (any ID when there is no list).
  */
-const REFUSE_REWRITER = `#!/bin/bash
-# Squid url_rewrite helper: redirect every request it gets (only refused CONNECTs are sent here).
-while IFS= read -r _; do
-  echo 'OK status=302 url=http://egress-denied.invalid/'
-done`;
-
-/**
- * The endpoint-identity helper: Squid sends the URL-encoded TLV 0xEA value (`%01vpce-…`, the
- * subtype byte then the ID, or `-` without one); the helper returns the bare ID as the note
- * `endpoint` and answers OK when the ID is on the list given as $1 (any ID when there is no list).
- */
-const ENDPOINT_HELPER = `#!/bin/bash
-# Squid external ACL helper: the VPC endpoint ID from PROXY protocol v2, and whether it is listed in $1.
-set -u
-declare -A allowed=()
-if [ $# -gt 0 ]; then
-  while IFS= read -r id || [ -n "$id" ]; do
-    [ -n "$id" ] && allowed["$id"]=1
-  done < "$1"
-fi
-while IFS= read -r line; do
-  value=\${line%% *}
-  value=\${value#%01}
-  [[ "$value" =~ ^vpce-[0-9a-f]+$ ]] || value=-
-  if [ $# -eq 0 ] || { [ "$value" != - ] && [ -n "\${allowed[$value]:-}" ]; }; then
-    echo "OK endpoint=$value"
-  else
-    echo "ERR endpoint=$value"
-  fi
-done`;
+function helperScript(name: 'egress-refuse-rewriter' | 'egress-endpoint-acl'): string[] {
+  return hostFile(`${name}.sh`).replace(/\n$/, '').split('\n');
+}
