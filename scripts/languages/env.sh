@@ -8,6 +8,10 @@
 LANG_CDK_VERSION=2.263.0
 # constructs, as each registry publishes it (the same release everywhere).
 LANG_CONSTRUCTS_VERSION=10.8.0
+# @aws-cdk/cloud-assembly-schema: the release aws-cdk-go v$LANG_CDK_VERSION itself requires. A
+# jsii Go module requires every jsii dependency at its installed npm version, and npm would
+# install the newest ^54.11.0 (54.26.0), which the Go module proxy does not serve.
+LANG_CDK_SCHEMA_VERSION=54.11.0
 
 # Pinned template checkers (PyPI).
 CFN_LINT_VERSION=1.58.0
@@ -19,7 +23,7 @@ DIST_DIR=${DIST_DIR:-$PWD/dist}
 VENV=${VENV:-$PWD/.tmp/venv}
 # The Maven repository the built jar is installed into, and the Java example resolves from.
 M2_LOCAL=${M2_LOCAL:-$LANG_DIR/m2}
-export LANG_CDK_VERSION LANG_CONSTRUCTS_VERSION LANG_DIR DIST_DIR VENV M2_LOCAL
+export LANG_CDK_VERSION LANG_CONSTRUCTS_VERSION LANG_CDK_SCHEMA_VERSION LANG_DIR DIST_DIR VENV M2_LOCAL
 export PATH="$VENV/bin:$PATH"
 # The jsii runtime's banner about Node.js 20 (the machine's node) on every call, not a failure.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1

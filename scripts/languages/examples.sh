@@ -38,7 +38,7 @@ typescript)
   nag=$(node -p "require('cdk-nag/package.json').version")
   npm install --prefix "$node_dir" --no-audit --no-fund --no-package-lock --no-save \
     "$DIST_DIR"/js/cdk-private-egress-proxy@*.tgz "aws-cdk-lib@$LANG_CDK_VERSION" \
-    "constructs@$LANG_CONSTRUCTS_VERSION" "cdk-nag@$nag"
+    "constructs@$LANG_CONSTRUCTS_VERSION" "@aws-cdk/cloud-assembly-schema@$LANG_CDK_SCHEMA_VERSION" "cdk-nag@$nag"
   node test/languages/synth-typescript.js "$node_dir/node_modules" "$out"
   ;;
 python)
