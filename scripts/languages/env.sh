@@ -21,9 +21,11 @@ TWINE_VERSION=7.0.0
 LANG_DIR=${LANG_DIR:-$PWD/.tmp/languages}
 DIST_DIR=${DIST_DIR:-$PWD/dist}
 VENV=${VENV:-$PWD/.tmp/venv}
+CHECKOV_VENV=${CHECKOV_VENV:-$PWD/.tmp/venv-checkov}
 # The Maven repository the built jar is installed into, and the Java example resolves from.
 M2_LOCAL=${M2_LOCAL:-$LANG_DIR/m2}
-export LANG_CDK_VERSION LANG_CONSTRUCTS_VERSION LANG_CDK_SCHEMA_VERSION LANG_DIR DIST_DIR VENV M2_LOCAL
+export LANG_CDK_VERSION LANG_CONSTRUCTS_VERSION LANG_CDK_SCHEMA_VERSION LANG_DIR DIST_DIR VENV CHECKOV_VENV M2_LOCAL
+export CFN_LINT_VERSION CHECKOV_VERSION TWINE_VERSION
 export PATH="$VENV/bin:$PATH"
 # The jsii runtime's banner about Node.js 20 (the machine's node) on every call, not a failure.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
