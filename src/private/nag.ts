@@ -48,7 +48,12 @@ export interface TemplateCheckAcknowledgement {
  * ignores) and `Metadata.checkov.skip` (`[{ id, comment }]`). docs/TEMPLATE-CHECKS.md lists them.
  */
 export function acknowledgeTemplateChecks(scope: IConstruct, acks: TemplateCheckAcknowledgement[]): void {
-  const resource = scope instanceof CfnResource ? scope : scope.node.defaultChild;
+  // An L2 whose resource is not its default child (ec2.VpcEndpointService): its one CfnResource.
+  const children = scope.node.children.filter((c) => c instanceof CfnResource);
+  const resource =
+    scope instanceof CfnResource
+      ? scope
+      : (scope.node.defaultChild ?? (children.length === 1 ? children[0] : undefined));
   if (!(resource instanceof CfnResource)) {
     throw new Error(
       `Cannot record template-check acknowledgements on ${scope.node.path}: it is not a CloudFormation resource`,

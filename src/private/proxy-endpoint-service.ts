@@ -65,13 +65,16 @@ export function publishEndpointService(scope: Construct, options: EndpointServic
     options.allowedAccounts === undefined &&
     options.allowedPrincipals === undefined
   ) {
-    acknowledgeTemplateChecks(endpointService, [
-      {
-        id: 'CKV_AWS_123',
-        reason:
-          "The service admits only its own account's root, whose endpoint the same construct creates: no one else to accept.",
-      },
-    ]);
+    acknowledgeTemplateChecks(
+      endpointService.node.children.find((c) => c instanceof ec2.CfnVPCEndpointService)!,
+      [
+        {
+          id: 'CKV_AWS_123',
+          reason:
+            "The service admits only its own account's root, whose endpoint the same construct creates: no one else to accept.",
+        },
+      ],
+    );
   }
   const availabilityZoneIds = zoneIdsOf(options.subnets);
   let serviceNameParameter: ssm.IStringParameter | undefined;

@@ -60,7 +60,10 @@ function differences(a, b, at = '', out = []) {
 
 function templates(dir) {
   if (!fs.existsSync(dir)) throw new Error(`${dir} does not exist: synthesise that language's example first`);
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.template.json')).sort();
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.template.json'))
+    .sort();
 }
 
 function main() {
@@ -92,7 +95,9 @@ function main() {
       if (diff.length > 0) failed++;
     }
   }
-  console.log(`languages: ${others.length} compared with ${reference}, ${failed === 0 ? 'all templates equal' : `${failed} differ`}`);
+  console.log(
+    `languages: ${others.length} compared with ${reference}, ${failed === 0 ? 'all templates equal' : `${failed} differ`}`,
+  );
   if (failed > 0) process.exit(1);
 }
 

@@ -33,11 +33,26 @@ const imports = lines.filter((l) => l.startsWith('import '));
 const body = lines.filter((l) => !l.startsWith('import '));
 const firstStatement = body.findIndex((l) => /^App app = /.test(l));
 if (firstStatement < 0) throw new Error('no `App app = ...` statement in the Java translation');
-const classes = body.slice(0, firstStatement).join('\n').replace(/^public class /m, 'static class ');
+// jsii-rosetta (5.x) leaves a property that receives a method call as a field access
+// (`egress.endpoint.configureInstance(...)`, where `egress.getProxyUrl()` is right): the one
+// correction made, getter for field, counted and printed so it is never silent.
+let getterFixes = 0;
+const classes = body
+  .slice(0, firstStatement)
+  .join('\n')
+  .replace(/^public class /m, 'static class ')
+  .replace(/\b([a-z]\w*)\.([a-z]\w*)\.(?=[a-z]\w*\()/g, (_, obj, prop) => {
+    getterFixes++;
+    return `${obj}.get${prop[0].toUpperCase()}${prop.slice(1)}().`;
+  });
 const statements = body.slice(firstStatement).join('\n');
 fs.writeFileSync(
   path.join(outdir, 'java', 'QuickStart.java'),
   [
+    // jsii-rosetta leaves out the imports of java.util (List.of) and of aws-cdk-lib's core types.
+    'import java.util.*;',
+    'import software.amazon.awscdk.*;',
+    'import io.github.cdkprivateegressproxy.*;',
     ...imports,
     '',
     '/** The README quick start as jsii-rosetta translated it (classes nested, statements in main). */',
@@ -58,11 +73,13 @@ const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
 const section = readme.split(/^## /m).find((s) => s.startsWith('Quick start: one account (Python)'));
 if (!section) throw new Error('README.md has no "## Quick start: one account (Python)" section');
 const block = /```python\n([\s\S]*?)```/.exec(section);
-if (!block) throw new Error('the README\'s Python quick start has no ```python block');
+if (!block) throw new Error("the README's Python quick start has no ```python block");
 if (block[1].trim() !== python.source.trim()) {
   fs.writeFileSync(path.join(outdir, 'readme-python-expected.py'), python.source);
   throw new Error(
     `README.md's Python quick start differs from jsii-rosetta's translation of the TypeScript one: paste ${path.relative(root, path.join(outdir, 'readme-python-expected.py'))}`,
   );
 }
-console.log(`README quick start: Python translation (${python.source.split('\n').length} lines) = README's Python section; Java translation written`);
+console.log(
+  `README quick start: Python translation (${python.source.split('\n').length} lines) = README's Python section; Java translation written (${getterFixes} field access made a getter)`,
+);

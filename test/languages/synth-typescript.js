@@ -22,7 +22,11 @@ Module._resolveFilename = function (request, parent, isMain, options) {
   if (redirected.test(request)) {
     return resolve.call(this, request, parent, isMain, { paths: [installDir] });
   }
-  if (parent?.filename && request.startsWith('.') && path.resolve(path.dirname(parent.filename), request) === srcIndex) {
+  if (
+    parent?.filename &&
+    request.startsWith('.') &&
+    path.resolve(path.dirname(parent.filename), request) === srcIndex
+  ) {
     return resolve.call(this, 'cdk-private-egress-proxy', parent, isMain, { paths: [installDir] });
   }
   return resolve.call(this, request, parent, isMain, options);

@@ -13,13 +13,18 @@ const [cfnLintFile, checkovFile, acksFile] = process.argv.slice(2);
 const acks = JSON.parse(fs.readFileSync(acksFile, 'utf8')).acknowledgements;
 for (const a of acks) {
   if (!a.id || !a.template || !a.resource || !a.reason || a.reason.length < 20) {
-    throw new Error(`${acksFile}: every acknowledgement needs id, template, resource and a reason: ${JSON.stringify(a)}`);
+    throw new Error(
+      `${acksFile}: every acknowledgement needs id, template, resource and a reason: ${JSON.stringify(a)}`,
+    );
   }
 }
 const used = new Set();
 function acknowledged(id, file, resource) {
   const i = acks.findIndex(
-    (a) => a.id === id && new RegExp(`^${a.template}$`).test(path.basename(file)) && new RegExp(`^${a.resource}$`).test(resource ?? ''),
+    (a) =>
+      a.id === id &&
+      new RegExp(`^${a.template}$`).test(path.basename(file)) &&
+      new RegExp(`^${a.resource}$`).test(resource ?? ''),
   );
   if (i >= 0) used.add(i);
   return i >= 0;
@@ -37,7 +42,9 @@ for (const f of lint) {
 }
 const level = (l) => lintLeft.filter((f) => f.Level === l).length;
 for (const f of lintLeft) {
-  console.log(`  cfn-lint ${f.Rule.Id} ${f.Level} ${path.basename(f.Filename)} ${(f.Location?.Path ?? []).slice(0, 2).join('/')}: ${f.Message.slice(0, 200)}`);
+  console.log(
+    `  cfn-lint ${f.Rule.Id} ${f.Level} ${path.basename(f.Filename)} ${(f.Location?.Path ?? []).slice(0, 2).join('/')}: ${f.Message.slice(0, 200)}`,
+  );
 }
 console.log(
   `cfn-lint: ${level('Error')} errors, ${level('Warning')} warnings (${level('Informational')} informational; ${lintAcked} acknowledged in ${acksFile})`,
@@ -61,8 +68,11 @@ for (const r of reports) {
     console.log(`  checkov ${f.check_id} ${path.basename(f.file_path)} ${f.resource}: ${f.check_name}`);
   }
 }
-console.log(`checkov: ${failed} failed, ${skipped} skipped by resource metadata, ${checkovAcked} acknowledged in ${acksFile}`);
+console.log(
+  `checkov: ${failed} failed, ${skipped} skipped by resource metadata, ${checkovAcked} acknowledged in ${acksFile}`,
+);
 
 const stale = acks.filter((_, i) => !used.has(i));
-for (const a of stale) console.log(`  acknowledgement matches nothing (remove it): ${a.id} ${a.template} ${a.resource}`);
+for (const a of stale)
+  console.log(`  acknowledgement matches nothing (remove it): ${a.id} ${a.template} ${a.resource}`);
 if (level('Error') + level('Warning') + failed + stale.length > 0) process.exit(1);
