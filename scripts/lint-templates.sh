@@ -40,5 +40,5 @@ rc=0
 }
 files=()
 for t in "${templates[@]}"; do files+=(-f "$t"); done
-"$CHECKOV_VENV/bin/checkov" --framework cloudformation --quiet --compact -o json "${files[@]}" >"$out/checkov.json" || true
+"$CHECKOV_VENV/bin/checkov" --framework cloudformation --compact -o json "${files[@]}" >"$out/checkov.json" || true
 node test/languages/template-checks.js "$out/cfn-lint.json" "$out/checkov.json" test/languages/template-acknowledgements.json

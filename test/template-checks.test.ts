@@ -5,6 +5,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Construct } from 'constructs';
 import { EgressPolicy, EgressProxyProvider, PrivateEgressProxy } from '../src';
 import { acknowledgeTemplateChecks } from '../src/private/nag';
 
@@ -70,7 +71,7 @@ test('acknowledgements accumulate, and a construct without a CloudFormation reso
   ]);
   expect(sg.getMetadata('cfn-lint').config.ignore_checks).toEqual(['W1', 'W2']);
   expect(sg.getMetadata('checkov').skip).toEqual([{ id: 'CKV_AWS_1', comment: 'a checkov reason' }]);
-  expect(() => acknowledgeTemplateChecks(stack, [{ id: 'W1', reason: 'x' }])).toThrow(
-    /is not a CloudFormation resource/,
+  expect(() => acknowledgeTemplateChecks(new Construct(stack, 'Empty'), [{ id: 'W1', reason: 'x' }])).toThrow(
+    /Default\/Empty: it is not a CloudFormation resource/,
   );
 });

@@ -41,7 +41,7 @@ for (const f of lint) {
   else lintLeft.push(f);
 }
 const level = (l) => lintLeft.filter((f) => f.Level === l).length;
-for (const f of lintLeft) {
+for (const f of lintLeft.filter((x) => x.Level !== 'Informational')) {
   console.log(
     `  cfn-lint ${f.Rule.Id} ${f.Level} ${path.basename(f.Filename)} ${(f.Location?.Path ?? []).slice(0, 2).join('/')}: ${f.Message.slice(0, 200)}`,
   );
