@@ -184,6 +184,8 @@ project.addTask('lint:templates', {
 // TWINE_PASSWORD), Maven Central (MAVEN_USERNAME, MAVEN_PASSWORD, MAVEN_GPG_PRIVATE_KEY,
 // MAVEN_GPG_PRIVATE_KEY_PASSPHRASE, MAVEN_STAGING_PROFILE_ID), NuGet (NUGET_API_KEY) and the Go
 // repository (GO_GITHUB_TOKEN): see publishToPypi, publishToMaven, publishToNuget, publishToGo.
+// Build outputs of the examples stay out of git (the packages themselves go to dist/ and .tmp/).
+project.gitignore.exclude('/examples/java/target/', '__pycache__/');
 // ---- end of issue 12's block ----
 
 // Benchmarks (not part of the tests): writes docs/BENCHMARKS.md. Needs root (network namespaces).
