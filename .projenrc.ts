@@ -10,10 +10,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
   repositoryUrl: 'https://github.com/cdk-private-egress-proxy/cdk-private-egress-proxy.git',
   homepage: 'https://github.com/cdk-private-egress-proxy/cdk-private-egress-proxy',
   license: 'Apache-2.0',
+  // Construct Hub lists packages with the `awscdk` keyword (and a jsii assembly); the others are
+  // what people search the registries for.
   keywords: [
     'awscdk',
     'aws-cdk',
     'cdk',
+    'constructs',
+    'jsii',
     'egress',
     'proxy',
     'squid',
@@ -173,14 +177,28 @@ project.addTask('integ:update', {
   exec: 'ts-node scripts/integ-snapshot.ts --update',
 });
 
-// jsii-pacmak generates the Python package and it compiles.
-project.addTask('test:python', {
-  description: 'Generate the Python bindings with jsii-pacmak and byte-compile them',
-  steps: [
-    { exec: 'rm -rf .tmp/pacmak && jsii-pacmak --targets python --code-only --outdir .tmp/pacmak' },
-    { exec: 'python3 -m compileall -q .tmp/pacmak/python' },
-  ],
+// ---- Issue 12 (every jsii language real): its own block ----
+// The packages are built once (dist/, as the release workflow does), then the example app is
+// synthesised from them in TypeScript, Python, Java and Go with one aws-cdk-lib release
+// (scripts/languages/env.sh) and the templates compared; the README's Python and Java
+// translations run; every artifact is checked; cfn-lint and checkov lint every template. The
+// whole lane: scripts/ci/lanes/languages.sh (needs Java 17 + Maven, Go, Python 3.11).
+project.addTask('test:languages', {
+  description:
+    'Build the Python, Java, Go and npm packages, synthesise the example in every language and compare, lint templates',
+  exec: 'bash scripts/ci/lanes/languages.sh',
 });
+project.addTask('lint:templates', {
+  description: 'cfn-lint and checkov over the example and integ templates (after test:languages or scripts/languages/tools.sh)',
+  exec: 'bash scripts/lint-templates.sh',
+});
+// Publishing (release workflow, projen's defaults): npm (NPM_TOKEN), PyPI (TWINE_USERNAME,
+// TWINE_PASSWORD), Maven Central (MAVEN_USERNAME, MAVEN_PASSWORD, MAVEN_GPG_PRIVATE_KEY,
+// MAVEN_GPG_PRIVATE_KEY_PASSPHRASE, MAVEN_STAGING_PROFILE_ID), NuGet (NUGET_API_KEY) and the Go
+// repository (GO_GITHUB_TOKEN): see publishToPypi, publishToMaven, publishToNuget, publishToGo.
+// Build outputs of the examples stay out of git (the packages themselves go to dist/ and .tmp/).
+project.gitignore.exclude('/examples/java/target/', '__pycache__/');
+// ---- end of issue 12's block ----
 
 // Benchmarks (not part of the tests): writes docs/BENCHMARKS.md, memory per tunnel included
 // (section 4, bench/memory.ts). Needs root (network namespaces); BENCH_SECTIONS=memory runs one section.

@@ -31,3 +31,51 @@ export function acknowledgeNagFindings(scope: IConstruct, acks: NagAcknowledgeme
   });
   resource.addMetadata('cdk_nag', { rules_to_suppress: [...existing, ...added] });
 }
+
+/**
+ * One template-checker acknowledgement: a cfn-lint rule (`E3009`) or a checkov check
+ * (`CKV_AWS_91`) that does not apply to this resource, and why.
+ */
+export interface TemplateCheckAcknowledgement {
+  readonly id: string;
+  readonly reason: string;
+}
+
+/**
+ * Record acknowledgements of cfn-lint and checkov findings on a resource, next to it, in each
+ * tool's own metadata format: `Metadata['cfn-lint'].config.ignore_checks` (cfn-lint has no field
+ * for the reason, so the reasons go in `Metadata['cfn-lint'].config.ignore_reasons`, which it
+ * ignores) and `Metadata.checkov.skip` (`[{ id, comment }]`). docs/TEMPLATE-CHECKS.md lists them.
+ */
+export function acknowledgeTemplateChecks(scope: IConstruct, acks: TemplateCheckAcknowledgement[]): void {
+  // An L2 whose resource is not its default child (ec2.VpcEndpointService): its one CfnResource.
+  const children = scope.node.children.filter((c) => c instanceof CfnResource);
+  const resource =
+    scope instanceof CfnResource
+      ? scope
+      : (scope.node.defaultChild ?? (children.length === 1 ? children[0] : undefined));
+  if (!(resource instanceof CfnResource)) {
+    throw new Error(
+      `Cannot record template-check acknowledgements on ${scope.node.path}: it is not a CloudFormation resource`,
+    );
+  }
+  const cfnLint = acks.filter((a) => !a.id.startsWith('CKV'));
+  const checkov = acks.filter((a) => a.id.startsWith('CKV'));
+  if (cfnLint.length > 0) {
+    const config = resource.getMetadata('cfn-lint')?.config ?? {};
+    resource.addMetadata('cfn-lint', {
+      config: {
+        ...config,
+        ignore_checks: [...(config.ignore_checks ?? []), ...cfnLint.map((a) => a.id)],
+        ignore_reasons: {
+          ...(config.ignore_reasons ?? {}),
+          ...Object.fromEntries(cfnLint.map((a) => [a.id, a.reason])),
+        },
+      },
+    });
+  }
+  if (checkov.length > 0) {
+    const skip = resource.getMetadata('checkov')?.skip ?? [];
+    resource.addMetadata('checkov', { skip: [...skip, ...checkov.map((a) => ({ id: a.id, comment: a.reason }))] });
+  }
+}

@@ -4,6 +4,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { acknowledgeTemplateChecks } from './nag';
 import { checkParameterPrefix } from './validation';
 
 /** What {@link publishEndpointService} needs. */
@@ -58,6 +59,23 @@ export function publishEndpointService(scope: Construct, options: EndpointServic
     allowedPrincipals: principals,
     allowedRegions: options.allowedRegions,
   });
+  if (
+    options.acceptanceRequired === false &&
+    principals.length === 1 &&
+    options.allowedAccounts === undefined &&
+    options.allowedPrincipals === undefined
+  ) {
+    acknowledgeTemplateChecks(
+      endpointService.node.children.find((c) => c instanceof ec2.CfnVPCEndpointService)!,
+      [
+        {
+          id: 'CKV_AWS_123',
+          reason:
+            "The service admits only its own account's root, whose endpoint the same construct creates: no one else to accept.",
+        },
+      ],
+    );
+  }
   const availabilityZoneIds = zoneIdsOf(options.subnets);
   let serviceNameParameter: ssm.IStringParameter | undefined;
   if (options.serviceNameParameterName !== undefined) {

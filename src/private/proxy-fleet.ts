@@ -7,7 +7,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { SquidConfigFile } from '../squid-config';
 import { allowDnsServers } from './dns-servers';
-import { acknowledgeNagFindings } from './nag';
+import { acknowledgeNagFindings, acknowledgeTemplateChecks } from './nag';
 import { ProviderPlacement } from './provider-placement';
 import { ProviderSettings } from './provider-settings';
 import { buildProxyHostInit, healthCheckPortFor, INSTALL_CONFIG_SET, writeProxyUserData } from './proxy-host';
@@ -173,6 +173,13 @@ function attachHostInit(
     configSets: [INSTALL_CONFIG_SET],
     embedFingerprint: false,
   });
+  acknowledgeTemplateChecks(cfnAsg, [
+    {
+      id: 'E3009',
+      reason:
+        "AWS::CloudFormation::Init commands are argument arrays (cfn-init: 'Either an array or a string'); cfn-lint's schema knows only strings.",
+    },
+  ]);
   writeProxyUserData(userData, { resource: cfnAsg, fingerprint: host.fingerprint });
   grantAssetReads(cfnAsg, role, host.assets);
   // Instances read the metadata, signal, and download assets with the role's policy: the group

@@ -3,7 +3,7 @@ import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
-import { acknowledgeNagFindings } from './nag';
+import { acknowledgeNagFindings, acknowledgeTemplateChecks } from './nag';
 import { healthCheckPortFor } from './proxy-host';
 
 /** What {@link createLoadBalancer} needs. */
@@ -62,6 +62,13 @@ export function createLoadBalancer(scope: Construct, options: LoadBalancerOption
   acknowledgeNagFindings(loadBalancer, [
     {
       id: 'AwsSolutions-ELB2',
+      reason:
+        'NLB access logs cover TLS listeners only; this TCP listener is logged by Squid itself, request by request.',
+    },
+  ]);
+  acknowledgeTemplateChecks(loadBalancer, [
+    {
+      id: 'CKV_AWS_91',
       reason:
         'NLB access logs cover TLS listeners only; this TCP listener is logged by Squid itself, request by request.',
     },

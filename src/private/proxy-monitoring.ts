@@ -2,6 +2,7 @@ import { Duration, Names } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { acknowledgeTemplateChecks } from './nag';
 
 /** The access-log metrics: name and the CloudWatch Logs filter pattern that counts them. */
 export interface LogMetric {
@@ -33,6 +34,13 @@ export function createLogs(scope: Construct, options: LogsOptions): ProxyLogs {
   const logGroup = new logs.LogGroup(scope, 'LogGroup', {
     retention: options.retention ?? logs.RetentionDays.THREE_MONTHS,
   });
+  acknowledgeTemplateChecks(logGroup, [
+    {
+      id: 'CKV_AWS_158',
+      reason:
+        'CloudWatch Logs encrypts every log group at rest with its own keys; the access log needs no customer managed KMS key.',
+    },
+  ]);
   const metricNamespace = options.metricNamespace ?? `EgressProxy/${Names.uniqueId(scope)}`;
   for (const m of options.metrics) {
     new logs.MetricFilter(scope, m.id, {

@@ -5,4 +5,3 @@ source scripts/ci/lib.sh
 stage "shellcheck" bash scripts/ci/shellcheck.sh
 stage "Unit tests and lint" npx projen test
 stage "Integration-test snapshots (no deployment)" npx projen integ:snapshot
-stage "Python bindings (jsii-pacmak) compile" npx projen test:python
