@@ -209,12 +209,12 @@ describe('CIDR blocks and sets', () => {
     'vpce-0123456789ABCDEF0',
     'avpce-0123abcd',
   ])('an endpoint ID with anything before or after the ID (%s) is rejected', (id) => {
-    expect(() => parseEndpointId(id)).toThrow(`Invalid VPC endpoint ID '${id}'`);
+    expect(() => parseEndpointId(id, 'allowedEndpointIds entry')).toThrow(`Invalid allowedEndpointIds entry '${id}'`);
   });
 
   test('8- and 17-digit endpoint IDs are accepted, surrounding space dropped', () => {
-    expect(parseEndpointId('vpce-0123abcd')).toBe('vpce-0123abcd');
-    expect(parseEndpointId(' vpce-0123456789abcdef0 ')).toBe('vpce-0123456789abcdef0');
+    expect(parseEndpointId('vpce-0123abcd', 'x')).toBe('vpce-0123abcd');
+    expect(parseEndpointId(' vpce-0123456789abcdef0 ', 'x')).toBe('vpce-0123456789abcdef0');
   });
 });
 
