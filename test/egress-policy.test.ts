@@ -496,7 +496,7 @@ describe('audit mode', () => {
     }
     expect(warning).toContain('is allowed and logged with that rule');
     // Still denied: every guardrail.
-    const denied = warning.split('The guardrails still deny')[1];
+    const stillDenied = warning.split('The guardrails still deny')[1];
     for (const guardrail of [
       'loopback',
       'link-local',
@@ -504,7 +504,7 @@ describe('audit mode', () => {
       'provider VPC',
       'not a valid address',
     ]) {
-      expect(denied).toContain(guardrail);
+      expect(stillDenied).toContain(guardrail);
     }
     expect(warning).not.toContain('every destination is allowed');
   });

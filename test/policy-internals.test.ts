@@ -435,6 +435,8 @@ describe('Public Suffix List sections', () => {
     ['s3.amazonaws.com', { suffix: 's3.amazonaws.com', section: 'private' }],
     ['compute.amazonaws.com', { suffix: '*.compute.amazonaws.com', section: 'private' }],
     ['eu-west-1.compute.amazonaws.com', { suffix: '*.compute.amazonaws.com', section: 'private' }],
+    ['github.io', { suffix: 'github.io', section: 'private' }],
+    ['x.github.io', undefined],
     ['example.com', undefined],
     ['city.kawasaki.jp', undefined],
     ['my-bucket.s3.amazonaws.com', undefined],
