@@ -279,6 +279,7 @@ describe('requested hosts, read as Squid 5.7 reads them', () => {
     ['[::ffff:192.0.2.1]', '192.0.2.1'],
     ['::ffff:192.0.2.1', '192.0.2.1'],
     ['[fe80::1%eth0]', 'fe80::1'],
+    ['[fe80::1%eth_0]', 'fe80::1'],
   ])('the IP literal %j is the address %s', (host, address) => {
     const h = parseRequestHost(host);
     expect(h.kind).toBe('ip');
@@ -298,6 +299,7 @@ describe('requested hosts, read as Squid 5.7 reads them', () => {
     '[fe80::1%e*h0]',
     'a:b',
     '[::1%]',
+    '[fe80::1%a%b]',
   ])('%j is shaped like an IP literal but is not one Squid parses (or is the unspecified address)', (host) => {
     expect(parseRequestHost(host).kind).toBe('invalid-ip');
   });
@@ -316,6 +318,16 @@ describe('requested hosts, read as Squid 5.7 reads them', () => {
   ])('%j is an error naming the host: %s', (host, rule) => {
     expect(() => parseRequestHost(host)).toThrow(`Invalid request host '${host}': `);
     expect(() => parseRequestHost(host)).toThrow(rule);
+  });
+
+  test('a bracketed host that is not an address keeps its text, in lower case', () => {
+    expect(parseRequestHost('[FE80::1%E*H0]')).toEqual({ kind: 'invalid-ip', name: '[fe80::1%e*h0]' });
+  });
+
+  test.each([null, undefined, 42])('a host that is not a string (%p) is an error naming the field', (host) => {
+    expect(() => parseRequestHost(host as unknown as string)).toThrow(
+      `Invalid request host '${host}': it is not a string`,
+    );
   });
 
   test('a host of 253 characters is a name; trailing dots do not count', () => {
