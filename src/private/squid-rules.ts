@@ -124,7 +124,7 @@ function conditionAcls(acls: string[], defs: Record<string, string>): (names: st
   const defined = new Set<string>();
   return (names) => {
     for (const a of names) {
-      const name = a.replace(/^!/, '');
+      const name = a.startsWith('!') ? a.slice(1) : a;
       if (name === 'all' || name === 'egress_endpoint' || defined.has(name)) continue;
       defined.add(name);
       acls.push(defs[name]);
