@@ -195,7 +195,7 @@ project.addTask('test:mutation', {
   description: 'Mutation testing of the policy, decision chain and renderer (StrykerJS, jest runner; ~25 min)',
   exec: 'stryker run stryker.config.json',
 });
-project.gitignore.exclude('/reports/', '/.stryker-tmp/');
+project.gitignore.exclude('/reports/', '/.stryker-tmp*/');
 // ---- end of issue 14's block ----
 
 // CI runs exactly the README's test command.
