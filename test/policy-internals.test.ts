@@ -12,6 +12,8 @@ import {
   parseCidr,
   parseEndpointId,
 } from '../src/private/cidr';
+import { parseDomainEntry } from '../src/private/domain-name';
+import { DomainSet } from '../src/private/domain-set';
 import { publicSuffixWildcard } from '../src/private/public-suffix';
 import { parseInetAton, parseRequestHost } from '../src/private/request-host';
 import { addressSpaces, parseAllowedPrivateCidrs } from '../src/private/reserved-addresses';
@@ -458,5 +460,17 @@ describe('Public Suffix List sections', () => {
 
   test('amazonaws.com leads to private-section suffixes only', () => {
     expect(publicSuffixWildcard('amazonaws.com')?.section).toBe('private');
+  });
+});
+
+describe('the allowlist lookup', () => {
+  test('only the apex of a *.name entry (without the name itself listed) is a subdomain-only apex', () => {
+    const set = new DomainSet(
+      ['*.star.test', '.dot.test', 'exact.test', '*.both.test', 'both.test'].map(parseDomainEntry),
+    );
+    expect(set.isSubdomainOnlyApex('star.test')).toBe(true);
+    for (const name of ['dot.test', 'exact.test', 'both.test', 'a.star.test', 'unlisted.test']) {
+      expect(set.isSubdomainOnlyApex(name)).toBe(false);
+    }
   });
 });
