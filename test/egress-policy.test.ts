@@ -753,6 +753,12 @@ describe('bad input fails at construction, naming the value and the rule', () =>
     expect(policy([`${name}.`]).domains).toEqual([name]);
   });
 
+  test('a non-ASCII name with no punycode form is rejected without a suggestion', () => {
+    expect(errorFor({ allowedDomains: ['xn--\u00fc.com'] })).toBe(
+      "Invalid allowedDomains entry 'xn--\u00fc.com': non-ASCII names must be given in punycode",
+    );
+  });
+
   test('a non-ASCII name is rejected with its punycode form', () => {
     const msg = errorFor({ allowedDomains: ['bücher.example'] });
     expect(msg).toContain("'bücher.example'");
@@ -1259,7 +1265,7 @@ describe('label boundaries, long names and anchors (each one a deny that must no
     }
   });
 
-  test.each(['192.0.2.1.', 'host.1', '.host.1', '*.host.1', 'a.0x1f'])(
+  test.each(['192.0.2.1.', 'host.1', 'host.1.', '.host.1', '*.host.1', 'a.0x1f'])(
     'an allowlist entry ending in a number (%s) is rejected as an IP address',
     (entry) => {
       const msg = errorFor({ allowedDomains: [entry] });
