@@ -988,7 +988,11 @@ describe('wildcards over public suffixes', () => {
     const msg = errorFor({ allowedDomains: ['example.org', entry] });
     expect(msg).toContain(`Invalid allowedDomains entry '${entry}'`);
     expect(msg).toContain(`covers the public suffix '${suffix}'`);
-    expect(msg).toContain('ICANN section of the Public Suffix List');
+    expect(msg).toBe(
+      `Invalid allowedDomains entry '${entry}': the wildcard covers the public suffix '${suffix}' ` +
+        '(ICANN section of the Public Suffix List), where anyone can register a name and receive data through the proxy. ' +
+        'List exact host names or a wildcard under a domain you control.',
+    );
   });
 
   test.each([
