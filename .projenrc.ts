@@ -49,7 +49,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   projenVersion: '0.103.25',
 
   // Runtime helpers that are not jsii modules: bundled, never in the public API.
-  bundledDeps: ['psl@1.15.0', 'ipaddr.js@2.5.0'],
+  bundledDeps: ['ipaddr.js@2.5.0'],
   devDeps: [
     'cdk-nag@^2',
     // issue 11: the current aws-cdk-lib for development (see cdkVersion); the integ-tests-alpha
@@ -209,8 +209,8 @@ project.addTask('bench', {
 });
 
 // ---- Issue 14 (policy, decision chain, real-Squid harness): its own block ----
-// tldts: the Public Suffix List's ICANN section (its default lookup ignores the private section),
-// to tell an error (a wildcard over an ICANN suffix such as '.com') from a warning ('.amazonaws.com').
+// tldts: the Public Suffix List with its ICANN and private sections (src/private/public-suffix.ts), to tell
+// an error (a wildcard over an ICANN suffix such as '.com') from a warning ('.amazonaws.com').
 project.addBundledDeps('tldts@7.5.6');
 // dns2: the DNS server the real-Squid tests run inside their own namespace (names with several answers).
 project.addDevDeps('dns2@3.1.1');
@@ -221,7 +221,7 @@ project.addTask('test:mutation', {
   description: 'Mutation testing of the policy, decision chain and renderer (StrykerJS, jest runner; ~25 min)',
   exec: 'stryker run stryker.config.json',
 });
-project.gitignore.exclude('/reports/', '/.stryker-tmp/');
+project.gitignore.exclude('/reports/', '/.stryker-tmp*/');
 // ---- end of issue 14's block ----
 
 // CI runs exactly the README's test command.

@@ -1,5 +1,5 @@
 import { EgressMode, EgressRule } from './egress-rule';
-import { Address, CidrSet, formatAddress, parseAddress, parseCidr, parseEndpointId } from './private/cidr';
+import { Address, Cidr, CidrSet, formatAddress, parseAddress, parseCidr, parseEndpointId } from './private/cidr';
 import { ChainPolicy, ChainRequest, ChainRule, chainRules, decide } from './private/decision-chain';
 import { parseDomainEntry } from './private/domain-name';
 import { DomainSet } from './private/domain-set';
@@ -59,7 +59,8 @@ export interface EgressPolicyProps {
   readonly allowedEndpointIds?: string[];
 
   /**
-   * Enforce the policy, or only log what it would deny.
+   * Enforce the policy, or log and allow what its policy rules would deny (the guardrails deny in
+   * every mode: see `EgressMode.AUDIT`).
    *
    * @default EgressMode.ENFORCE
    */
@@ -216,38 +217,13 @@ export class EgressPolicy {
    * @param props the allowlist, ports, sources and mode; validated here (bad input throws)
    */
   constructor(props: EgressPolicyProps) {
-    this.mode = props.mode ?? EgressMode.ENFORCE;
-    if (!Object.values(EgressMode).includes(this.mode)) {
-      throw new Error(`Invalid mode '${this.mode}': expected one of ${Object.values(EgressMode).join(', ')}`);
-    }
-    const domainSet = new DomainSet((props.allowedDomains ?? []).map(parseDomainEntry));
-    if (this.mode === EgressMode.ENFORCE && domainSet.size === 0) {
-      throw new Error(
-        'Invalid policy: allowedDomains is empty, so enforce mode would deny everything. ' +
-          'List the destinations to allow, or use EgressMode.AUDIT to discover them.',
-      );
-    }
-
-    const ports = props.ports ?? [443];
-    if (ports.length === 0) throw new Error('Invalid ports []: give at least one port (the default is [443])');
-    for (const p of ports) {
-      if (!isPort(p)) throw new Error(`Invalid port ${p}: ports must be whole numbers from 1 to 65535`);
-    }
-    this.ports = [...new Set(ports)].sort((a, b) => a - b);
+    this.mode = readMode(props.mode);
+    const domainSet = readAllowedDomains(props.allowedDomains ?? [], this.mode);
+    this.ports = readPorts(props.ports ?? [443]);
     this.allowPlainHttp = props.allowPlainHttp ?? false;
-
-    if (props.sourceCidrs !== undefined && props.sourceCidrs.length === 0) {
-      throw new Error('Invalid sourceCidrs []: an empty list would deny every client; omit it to allow any source');
-    }
-    const cidrs = (props.sourceCidrs ?? []).map((c) => parseCidr(c, 'source CIDR'));
+    const cidrs = readSourceCidrs(props.sourceCidrs);
     this.sourceCidrs = [...new Set(cidrs.map((c) => c.text))];
-
-    if (props.allowedEndpointIds !== undefined && props.allowedEndpointIds.length === 0) {
-      throw new Error(
-        'Invalid allowedEndpointIds []: an empty list would deny every client; omit it to allow any endpoint',
-      );
-    }
-    const ids = (props.allowedEndpointIds ?? []).map(parseEndpointId);
+    const ids = readEndpointIds(props.allowedEndpointIds);
     this.allowedEndpointIds = [...new Set(ids)].sort();
 
     const spaces = addressSpaces();
@@ -271,32 +247,11 @@ export class EgressPolicy {
     };
     const chain = this.chain;
     this.rules = chainRules().filter((rule) => rule.present(chain));
-
-    const warnings = [...domainSet.dropped];
-    for (const name of domainSet.wildcardNames()) {
-      const suffix = publicSuffixWildcard(name);
-      if (suffix?.section === 'icann') {
-        throw new Error(
-          `Invalid allowed domain '${domainSet.wildcardInput(name)}': the wildcard covers the public suffix '${suffix.suffix}' ` +
-            '(ICANN section of the Public Suffix List), where anyone can register a name and receive data through the proxy. ' +
-            'List exact host names or a wildcard under a domain you control.',
-        );
-      }
-      if (suffix?.section === 'private') {
-        warnings.push(
-          `The wildcard '${domainSet.wildcardInput(name)}' covers the public suffix '${suffix.suffix}' (private section of the ` +
-            'Public Suffix List): anyone can get a name under it (for example an S3 bucket or an EC2 public host name under ' +
-            '.amazonaws.com) and receive data through the proxy. List exact host names instead: AwsEndpoints.hostnames builds ' +
-            'them for AWS services, with s3Buckets and ecrAccountIds for the narrower S3 and ECR names.',
-        );
-      }
-    }
-    if (this.mode === EgressMode.AUDIT) {
-      warnings.push(
-        'The egress policy is in AUDIT mode: every destination is allowed and only logged. Switch to ENFORCE once the allowlist is complete.',
-      );
-    }
-    this.warnings = warnings;
+    this.warnings = [
+      ...domainSet.dropped,
+      ...publicSuffixWarnings(domainSet),
+      ...(this.mode === EgressMode.AUDIT ? [AUDIT_MODE_WARNING] : []),
+    ];
   }
 
   /**
@@ -359,6 +314,87 @@ export class EgressPolicy {
       endpointId: request.endpointId,
     };
   }
+}
+
+/**
+ * The warning of a policy in audit mode: what it logs and lets through, and what it still denies
+ * (the guardrails of the decision chain).
+ */
+const AUDIT_MODE_WARNING =
+  'The egress policy is in AUDIT mode: a request that ENFORCE would deny for its source, endpoint, port, plain HTTP, ' +
+  'an IP-literal destination, a destination or TLS server name not on the allowlist, or a tunnel that is not TLS is ' +
+  'allowed and logged with that rule. The guardrails still deny: destinations that are, or resolve to, loopback, ' +
+  'link-local (instance metadata), private or special-purpose space not in allowedPrivateCidrs, or the provider VPC, ' +
+  'and hosts shaped like an IP literal that are not a valid address. Switch to ENFORCE once the allowlist is complete.';
+
+function readMode(mode: EgressMode | undefined): EgressMode {
+  const m = mode ?? EgressMode.ENFORCE;
+  if (!Object.values(EgressMode).includes(m)) {
+    throw new Error(`Invalid mode '${m}': expected one of ${Object.values(EgressMode).join(', ')}`);
+  }
+  return m;
+}
+
+function readAllowedDomains(entries: string[], mode: EgressMode): DomainSet {
+  const domainSet = new DomainSet(entries.map(parseDomainEntry));
+  if (mode === EgressMode.ENFORCE && domainSet.size === 0) {
+    throw new Error(
+      'Invalid allowedDomains []: with no allowed domains enforce mode would deny everything. ' +
+        'List the destinations to allow, or use EgressMode.AUDIT to discover them.',
+    );
+  }
+  for (const name of domainSet.wildcardNames()) {
+    const suffix = publicSuffixWildcard(name);
+    if (suffix?.section === 'icann') {
+      throw new Error(
+        `Invalid allowedDomains entry '${domainSet.wildcardInput(name)}': the wildcard covers the public suffix '${suffix.suffix}' ` +
+          '(ICANN section of the Public Suffix List), where anyone can register a name and receive data through the proxy. ' +
+          'List exact host names or a wildcard under a domain you control.',
+      );
+    }
+  }
+  return domainSet;
+}
+
+/** Warnings for wildcards over private-section public suffixes (`*.amazonaws.com`). */
+function publicSuffixWarnings(domainSet: DomainSet): string[] {
+  const warnings: string[] = [];
+  for (const name of domainSet.wildcardNames()) {
+    const suffix = publicSuffixWildcard(name);
+    if (suffix?.section === 'private') {
+      warnings.push(
+        `The wildcard '${domainSet.wildcardInput(name)}' covers the public suffix '${suffix.suffix}' (private section of the ` +
+          'Public Suffix List): anyone can get a name under it (for example an S3 bucket or an EC2 public host name under ' +
+          '.amazonaws.com) and receive data through the proxy. List exact host names instead: AwsEndpoints.hostnames builds ' +
+          'them for AWS services, with s3Buckets and ecrAccountIds for the narrower S3 and ECR names.',
+      );
+    }
+  }
+  return warnings;
+}
+
+function readPorts(ports: number[]): number[] {
+  if (ports.length === 0) throw new Error('Invalid ports []: give at least one port (the default is [443])');
+  for (const p of ports) {
+    if (!isPort(p)) throw new Error(`Invalid ports entry ${p}: a TCP port is a whole number from 1 to 65535`);
+  }
+  return [...new Set(ports)].sort((a, b) => a - b);
+}
+
+function readSourceCidrs(entries: string[] | undefined): Cidr[] {
+  if (entries !== undefined && entries.length === 0) {
+    throw new Error('Invalid sourceCidrs []: an empty list would deny every client; omit it to allow any source');
+  }
+  return (entries ?? []).map((c) => parseCidr(c, 'sourceCidrs entry'));
+}
+
+function readEndpointIds(entries: string[] | undefined): string[] {
+  if (entries !== undefined && entries.length === 0) {
+    throw new Error(
+      'Invalid allowedEndpointIds []: an empty list would deny every client; omit it to allow any endpoint',
+    );
+  }
+  return (entries ?? []).map((id) => parseEndpointId(id, 'allowedEndpointIds entry'));
 }
 
 const METHOD = /^[A-Za-z]+$/;

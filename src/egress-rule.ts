@@ -5,11 +5,14 @@ export enum EgressMode {
   /** Requests the policy does not allow are denied. */
   ENFORCE = 'enforce',
   /**
-   * Every request is allowed, but each one that `ENFORCE` would deny is logged with the rule
-   * that would have denied it, so teams can discover the domains they need before enforcing.
+   * The policy rules only log: a request that `ENFORCE` would deny for its source, endpoint, port,
+   * plain HTTP, an IP-literal destination, a destination or TLS server name not on the allowlist,
+   * or a tunnel that is not TLS is allowed and logged with the rule that would have denied it, so
+   * teams can discover the domains they need before enforcing.
    *
-   * The guardrails stay denied even in audit mode: loopback, link-local (instance metadata),
-   * private destinations not in `allowedPrivateCidrs`, malformed IP literals and the provider VPC.
+   * The guardrails still deny in audit mode: destinations that are, or resolve to, loopback,
+   * link-local (instance metadata), private or special-purpose space not in `allowedPrivateCidrs`,
+   * or the provider VPC, and hosts shaped like an IP literal that are not a valid address.
    */
   AUDIT = 'audit',
 }

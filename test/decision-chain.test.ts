@@ -395,3 +395,74 @@ describe('the whole rendered chain, line by line (a policy with every rule)', ()
     expect(lines).toEqual(EXPECTED[mode]);
   });
 });
+
+describe("the renderer's own output, with nothing added or left out", () => {
+  /** A policy with every rule but invalid-ip-literal (audit only), two sources and two ports. */
+  const policy = new EgressPolicy({
+    ...FULL,
+    sourceCidrs: ['10.0.0.0/8', '192.0.2.0/24'],
+    ports: [443, 8443],
+    allowPlainHttp: true,
+  });
+  const render = (identity: boolean) =>
+    renderChain(policy._chainPolicy(CidrSet.of(['52.0.0.0/16'])), {
+      allowedDomains: '/d',
+      subdomainOnlyNames: '/s',
+      providerVpcCidrs: ['52.0.0.0/16', '52.1.0.0/16'],
+      identity,
+    });
+  const isAnnotation = (acl: string) => /^acl \S+ (annotate_\S+|note|method|at_step) /.test(acl);
+
+  test('every condition ACL is defined once, in the order of first use, each set written space-separated', () => {
+    const { acls } = render(true);
+    expect(acls.filter((a) => !isAnnotation(a))).toEqual([
+      // The allowlist first: the final allow lines use it whatever rules the policy has.
+      'acl egress_allowed_domains dstdomain -n "/d"',
+      'acl egress_sources src 10.0.0.0/8 192.0.2.0/24',
+      'acl egress_tls_ports port 443 8443',
+      'acl egress_plain_ports port 80',
+      'acl egress_ip_literal dstdom_regex -n -i : ^\\[ (^|\\.)([0-9]+|0x[0-9a-f]*)\\.?$',
+      'acl egress_subdomain_only_names dstdomain -n "/s"',
+      `acl egress_to_localhost dst ${policy._chainPolicy().localhost.toCidrs().join(' ')}`,
+      `acl egress_to_link_local dst ${policy._chainPolicy().linkLocal.toCidrs().join(' ')}`,
+      `acl egress_to_private dst ${policy.deniedPrivateCidrs.join(' ')}`,
+      'acl egress_to_provider_vpc dst 52.0.0.0/16 52.1.0.0/16',
+      'acl egress_subdomain_only_sni ssl::server_name "/s"',
+      'acl egress_allowed_sni ssl::server_name "/d"',
+    ]);
+    // The annotations: one transaction and one client ACL per rule, and the chain's marks.
+    expect(acls.filter(isAnnotation)).toHaveLength(2 * Object.values(EgressRule).length + 13);
+  });
+
+  test('the directive lines are exactly the chain: nothing before, between or after the rules', () => {
+    const out = render(true);
+    const byDirective = [...out.httpAccess, ...out.sslBump, ...out.onUnsupportedProtocol];
+    const fromRules = out.byRule.flatMap((r) => r.lines);
+    const fixed = byDirective.filter((l) => !l.startsWith('#') && !fromRules.includes(l));
+    expect(fixed).toEqual([
+      'http_access deny manager',
+      'http_access allow egress_tunnel egress_endpoint',
+      'http_access deny egress_endpoint !all',
+      'http_access allow CONNECT egress_allowed_domains egress_client_rule_allowlisted',
+      'http_access allow !CONNECT egress_allowed_domains egress_rule_allowlisted',
+      'http_access deny all',
+      'ssl_bump terminate egress_refused',
+      'ssl_bump peek egress_step1',
+      'ssl_bump splice all egress_handoff egress_client_tunnel',
+    ]);
+    expect(out.onUnsupportedProtocol[0]).toMatch(/^# not-tls /);
+  });
+
+  test('without the endpoint-identity helper, http_access neither asks it nor names it', () => {
+    const out = renderChain(new EgressPolicy({ allowedDomains: ['example.com'] })._chainPolicy(), {
+      allowedDomains: '/d',
+      identity: false,
+    });
+    expect(out.httpAccess.slice(0, 3)).toEqual([
+      'http_access deny manager',
+      'http_access allow egress_tunnel',
+      expect.stringMatching(/^# /),
+    ]);
+    expect(out.httpAccess.join('\n')).not.toContain('egress_endpoint');
+  });
+});

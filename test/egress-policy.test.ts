@@ -478,8 +478,35 @@ describe('audit mode', () => {
     },
   );
 
-  test('audit mode adds a warning that names the mode', () => {
-    expect(audit().warnings).toEqual([expect.stringMatching(/AUDIT mode/)]);
+  test('the audit-mode warning says what is logged and allowed and which guardrails still deny', () => {
+    expect(audit().warnings).toHaveLength(1);
+    const warning = audit().warnings[0];
+    expect(warning).toMatch(/^The egress policy is in AUDIT mode: /);
+    // Logged and allowed: every policy rule.
+    for (const logged of [
+      'source',
+      'endpoint',
+      'port',
+      'plain HTTP',
+      'IP-literal destination',
+      'not on the allowlist',
+      'not TLS',
+    ]) {
+      expect(warning.split('The guardrails still deny')[0]).toContain(logged);
+    }
+    expect(warning).toContain('is allowed and logged with that rule');
+    // Still denied: every guardrail.
+    const stillDenied = warning.split('The guardrails still deny')[1];
+    for (const guardrail of [
+      'loopback',
+      'link-local',
+      'private or special-purpose space not in allowedPrivateCidrs',
+      'provider VPC',
+      'not a valid address',
+    ]) {
+      expect(stillDenied).toContain(guardrail);
+    }
+    expect(warning).not.toContain('every destination is allowed');
   });
 
   test('enforce mode adds no audit warning', () => {
@@ -611,13 +638,14 @@ describe('resolved address', () => {
 
 describe('bad input fails at construction, naming the value and the rule', () => {
   test('an empty allowlist in enforce mode is rejected', () => {
-    const msg = errorFor({ allowedDomains: [] });
-    expect(msg).toContain('allowedDomains is empty');
-    expect(msg).toContain('enforce mode would deny everything');
+    expect(errorFor({ allowedDomains: [] })).toBe(
+      'Invalid allowedDomains []: with no allowed domains enforce mode would deny everything. ' +
+        'List the destinations to allow, or use EgressMode.AUDIT to discover them.',
+    );
   });
 
   test('a missing allowlist in enforce mode is rejected', () => {
-    expect(errorFor({ mode: EgressMode.ENFORCE })).toContain('allowedDomains is empty');
+    expect(errorFor({ mode: EgressMode.ENFORCE })).toContain('Invalid allowedDomains []: with no allowed domains');
   });
 
   test.each([
@@ -725,6 +753,12 @@ describe('bad input fails at construction, naming the value and the rule', () =>
     expect(policy([`${name}.`]).domains).toEqual([name]);
   });
 
+  test('a non-ASCII name with no punycode form is rejected without a suggestion', () => {
+    expect(errorFor({ allowedDomains: ['xn--\u00fc.com'] })).toBe(
+      "Invalid allowedDomains entry 'xn--\u00fc.com': non-ASCII names must be given in punycode",
+    );
+  });
+
   test('a non-ASCII name is rejected with its punycode form', () => {
     const msg = errorFor({ allowedDomains: ['bücher.example'] });
     expect(msg).toContain("'bücher.example'");
@@ -757,7 +791,9 @@ describe('bad input fails at construction, naming the value and the rule', () =>
   });
 
   test('a wildcard with nothing after it names that rule', () => {
-    expect(errorFor({ allowedDomains: ['*.'] })).toBe("Invalid allowed domain '*.': it has no name after the wildcard");
+    expect(errorFor({ allowedDomains: ['*.'] })).toBe(
+      "Invalid allowedDomains entry '*.': it has no name after the wildcard",
+    );
   });
 
   test('surrounding whitespace of an entry is dropped', () => {
@@ -790,8 +826,7 @@ describe('bad input fails at construction, naming the value and the rule', () =>
     ['2001:db8::/129', 'the prefix length must be 0-128'],
   ])('an invalid source CIDR (%s) is rejected', (value, rule) => {
     const msg = errorFor({ allowedDomains: ['example.com'], sourceCidrs: [value] });
-    expect(msg).toContain(`'${value}'`);
-    expect(msg).toContain('source CIDR');
+    expect(msg).toContain(`Invalid sourceCidrs entry '${value}': `);
     expect(msg).toContain(rule);
   });
 
@@ -808,8 +843,7 @@ describe('bad input fails at construction, naming the value and the rule', () =>
 
   test.each([0, 65536, 1.5, -443, Number.NaN])('port %p is rejected', (port) => {
     const msg = errorFor({ allowedDomains: ['example.com'], ports: [443, port] });
-    expect(msg).toContain(`Invalid port ${port}`);
-    expect(msg).toContain('whole numbers from 1 to 65535');
+    expect(msg).toBe(`Invalid ports entry ${port}: a TCP port is a whole number from 1 to 65535`);
   });
 
   test('ports 1 and 65535 are accepted', () => {
@@ -817,9 +851,9 @@ describe('bad input fails at construction, naming the value and the rule', () =>
   });
 
   test('an empty port list is rejected', () => {
-    const msg = errorFor({ allowedDomains: ['example.com'], ports: [] });
-    expect(msg).toContain('Invalid ports []');
-    expect(msg).toContain('at least one port');
+    expect(errorFor({ allowedDomains: ['example.com'], ports: [] })).toBe(
+      'Invalid ports []: give at least one port (the default is [443])',
+    );
   });
 
   test.each([
@@ -834,26 +868,27 @@ describe('bad input fails at construction, naming the value and the rule', () =>
     '',
   ])('a malformed endpoint ID (%j) is rejected', (value) => {
     const msg = errorFor({ allowedDomains: ['example.com'], allowedEndpointIds: [value] });
-    expect(msg).toContain(`Invalid VPC endpoint ID '${value}'`);
-    expect(msg).toContain("expected 'vpce-' followed by 8 or 17 lower-case hex digits");
+    expect(msg).toBe(
+      `Invalid allowedEndpointIds entry '${value}': a VPC endpoint ID is 'vpce-' followed by 8 or 17 lower-case hex digits (e.g. 'vpce-0123456789abcdef0')`,
+    );
   });
 
   test('an empty sourceCidrs list is rejected', () => {
-    const msg = errorFor({ allowedDomains: ['example.com'], sourceCidrs: [] });
-    expect(msg).toContain('Invalid sourceCidrs []');
-    expect(msg).toContain('would deny every client');
+    expect(errorFor({ allowedDomains: ['example.com'], sourceCidrs: [] })).toBe(
+      'Invalid sourceCidrs []: an empty list would deny every client; omit it to allow any source',
+    );
   });
 
   test('an empty allowedEndpointIds list is rejected', () => {
-    const msg = errorFor({ allowedDomains: ['example.com'], allowedEndpointIds: [] });
-    expect(msg).toContain('Invalid allowedEndpointIds []');
-    expect(msg).toContain('would deny every client');
+    expect(errorFor({ allowedDomains: ['example.com'], allowedEndpointIds: [] })).toBe(
+      'Invalid allowedEndpointIds []: an empty list would deny every client; omit it to allow any endpoint',
+    );
   });
 
   test('an unknown mode is rejected', () => {
-    const msg = errorFor({ allowedDomains: ['example.com'], mode: 'permissive' as EgressMode });
-    expect(msg).toContain("Invalid mode 'permissive'");
-    expect(msg).toContain('enforce, audit');
+    expect(errorFor({ allowedDomains: ['example.com'], mode: 'permissive' as EgressMode })).toBe(
+      "Invalid mode 'permissive': expected one of enforce, audit",
+    );
   });
 });
 
@@ -951,9 +986,13 @@ describe('wildcards over public suffixes', () => {
     ['.foo.kawasaki.jp', '*.kawasaki.jp'],
   ])('%s (ICANN section) is an error naming the entry and the suffix', (entry, suffix) => {
     const msg = errorFor({ allowedDomains: ['example.org', entry] });
-    expect(msg).toContain(`Invalid allowed domain '${entry}'`);
+    expect(msg).toContain(`Invalid allowedDomains entry '${entry}'`);
     expect(msg).toContain(`covers the public suffix '${suffix}'`);
-    expect(msg).toContain('ICANN section of the Public Suffix List');
+    expect(msg).toBe(
+      `Invalid allowedDomains entry '${entry}': the wildcard covers the public suffix '${suffix}' ` +
+        '(ICANN section of the Public Suffix List), where anyone can register a name and receive data through the proxy. ' +
+        'List exact host names or a wildcard under a domain you control.',
+    );
   });
 
   test.each([
@@ -1005,7 +1044,7 @@ describe('edge cases found in review', () => {
 
   test('a non-numeric port in a domain is reported as a port, not as an IP address', () => {
     expect(() => new EgressPolicy({ allowedDomains: ['example.com:abc'] })).toThrow(
-      /Invalid allowed domain 'example\.com:abc': it contains a port/,
+      /Invalid allowedDomains entry 'example\.com:abc': it contains a port/,
     );
   });
 });
@@ -1230,11 +1269,11 @@ describe('label boundaries, long names and anchors (each one a deny that must no
     }
   });
 
-  test.each(['192.0.2.1.', 'host.1', '.host.1', '*.host.1', 'a.0x1f'])(
+  test.each(['192.0.2.1.', 'host.1', 'host.1.', '.host.1', '*.host.1', 'a.0x1f'])(
     'an allowlist entry ending in a number (%s) is rejected as an IP address',
     (entry) => {
       const msg = errorFor({ allowedDomains: [entry] });
-      expect(msg).toContain(`Invalid allowed domain '${entry}'`);
+      expect(msg).toContain(`Invalid allowedDomains entry '${entry}'`);
       expect(msg).toContain('is an IP address');
     },
   );
@@ -1243,7 +1282,7 @@ describe('label boundaries, long names and anchors (each one a deny that must no
     'an allowedEndpointIds entry with a prefix or suffix (%s) is rejected',
     (id) => {
       expect(errorFor({ allowedDomains: ['example.com'], allowedEndpointIds: [id] })).toContain(
-        `Invalid VPC endpoint ID '${id}'`,
+        `Invalid allowedEndpointIds entry '${id}'`,
       );
     },
   );

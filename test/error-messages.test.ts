@@ -46,8 +46,19 @@ const endpoint = (s: Scene, props: object) =>
     ...props,
   });
 
+const policy = (props: object) => new EgressPolicy({ allowedDomains: DOMAINS, ...props });
+
 /** [the struct the prop belongs to, the prop, a construction that sets it wrongly]. */
 const CASES: Array<[string, string, (s: Scene) => unknown]> = [
+  ['EgressPolicyProps', 'allowedDomains', () => policy({ allowedDomains: ['example.com/path'] })],
+  ['EgressPolicyProps', 'allowedDomains', () => policy({ allowedDomains: [] })],
+  ['EgressPolicyProps', 'allowedDomains', () => policy({ allowedDomains: ['*.co.uk'] })],
+  ['EgressPolicyProps', 'ports', () => policy({ ports: [0] })],
+  ['EgressPolicyProps', 'ports', () => policy({ ports: [] })],
+  ['EgressPolicyProps', 'sourceCidrs', () => policy({ sourceCidrs: ['10.0.0.1/8'] })],
+  ['EgressPolicyProps', 'allowedEndpointIds', () => policy({ allowedEndpointIds: ['vpce-x'] })],
+  ['EgressPolicyProps', 'allowedPrivateCidrs', () => policy({ allowedPrivateCidrs: ['8.8.8.0/24'] })],
+  ['EgressPolicyProps', 'mode', () => policy({ mode: 'permissive' })],
   ['EgressProxyProviderProps', 'port', (s) => provider(s, { port: 0 })],
   ['EgressProxyProviderProps', 'minCapacity', (s) => provider(s, { minCapacity: 0 })],
   ['EgressProxyProviderProps', 'desiredCapacity', (s) => provider(s, { desiredCapacity: 9 })],

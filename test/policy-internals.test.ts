@@ -12,6 +12,8 @@ import {
   parseCidr,
   parseEndpointId,
 } from '../src/private/cidr';
+import { parseDomainEntry } from '../src/private/domain-name';
+import { DomainSet } from '../src/private/domain-set';
 import { publicSuffixWildcard } from '../src/private/public-suffix';
 import { parseInetAton, parseRequestHost } from '../src/private/request-host';
 import { addressSpaces, parseAllowedPrivateCidrs } from '../src/private/reserved-addresses';
@@ -209,12 +211,12 @@ describe('CIDR blocks and sets', () => {
     'vpce-0123456789ABCDEF0',
     'avpce-0123abcd',
   ])('an endpoint ID with anything before or after the ID (%s) is rejected', (id) => {
-    expect(() => parseEndpointId(id)).toThrow(`Invalid VPC endpoint ID '${id}'`);
+    expect(() => parseEndpointId(id, 'allowedEndpointIds entry')).toThrow(`Invalid allowedEndpointIds entry '${id}'`);
   });
 
   test('8- and 17-digit endpoint IDs are accepted, surrounding space dropped', () => {
-    expect(parseEndpointId('vpce-0123abcd')).toBe('vpce-0123abcd');
-    expect(parseEndpointId(' vpce-0123456789abcdef0 ')).toBe('vpce-0123456789abcdef0');
+    expect(parseEndpointId('vpce-0123abcd', 'x')).toBe('vpce-0123abcd');
+    expect(parseEndpointId(' vpce-0123456789abcdef0 ', 'x')).toBe('vpce-0123456789abcdef0');
   });
 });
 
@@ -279,6 +281,7 @@ describe('requested hosts, read as Squid 5.7 reads them', () => {
     ['[::ffff:192.0.2.1]', '192.0.2.1'],
     ['::ffff:192.0.2.1', '192.0.2.1'],
     ['[fe80::1%eth0]', 'fe80::1'],
+    ['[fe80::1%eth_0]', 'fe80::1'],
   ])('the IP literal %j is the address %s', (host, address) => {
     const h = parseRequestHost(host);
     expect(h.kind).toBe('ip');
@@ -298,6 +301,7 @@ describe('requested hosts, read as Squid 5.7 reads them', () => {
     '[fe80::1%e*h0]',
     'a:b',
     '[::1%]',
+    '[fe80::1%a%b]',
   ])('%j is shaped like an IP literal but is not one Squid parses (or is the unspecified address)', (host) => {
     expect(parseRequestHost(host).kind).toBe('invalid-ip');
   });
@@ -316,6 +320,16 @@ describe('requested hosts, read as Squid 5.7 reads them', () => {
   ])('%j is an error naming the host: %s', (host, rule) => {
     expect(() => parseRequestHost(host)).toThrow(`Invalid request host '${host}': `);
     expect(() => parseRequestHost(host)).toThrow(rule);
+  });
+
+  test('a bracketed host that is not an address keeps its text, in lower case', () => {
+    expect(parseRequestHost('[FE80::1%E*H0]')).toEqual({ kind: 'invalid-ip', name: '[fe80::1%e*h0]' });
+  });
+
+  test.each([null, undefined, 42])('a host that is not a string (%p) is an error naming the field', (host) => {
+    expect(() => parseRequestHost(host as unknown as string)).toThrow(
+      `Invalid request host '${host}': it is not a string`,
+    );
   });
 
   test('a host of 253 characters is a name; trailing dots do not count', () => {
@@ -435,6 +449,8 @@ describe('Public Suffix List sections', () => {
     ['s3.amazonaws.com', { suffix: 's3.amazonaws.com', section: 'private' }],
     ['compute.amazonaws.com', { suffix: '*.compute.amazonaws.com', section: 'private' }],
     ['eu-west-1.compute.amazonaws.com', { suffix: '*.compute.amazonaws.com', section: 'private' }],
+    ['github.io', { suffix: 'github.io', section: 'private' }],
+    ['x.github.io', undefined],
     ['example.com', undefined],
     ['city.kawasaki.jp', undefined],
     ['my-bucket.s3.amazonaws.com', undefined],
@@ -444,5 +460,17 @@ describe('Public Suffix List sections', () => {
 
   test('amazonaws.com leads to private-section suffixes only', () => {
     expect(publicSuffixWildcard('amazonaws.com')?.section).toBe('private');
+  });
+});
+
+describe('the allowlist lookup', () => {
+  test('only the apex of a *.name entry (without the name itself listed) is a subdomain-only apex', () => {
+    const set = new DomainSet(
+      ['*.star.test', '.dot.test', 'exact.test', '*.both.test', 'both.test'].map(parseDomainEntry),
+    );
+    expect(set.isSubdomainOnlyApex('star.test')).toBe(true);
+    for (const name of ['dot.test', 'exact.test', 'both.test', 'a.star.test', 'unlisted.test']) {
+      expect(set.isSubdomainOnlyApex(name)).toBe(false);
+    }
   });
 });

@@ -235,7 +235,7 @@ describe('allowedDomains or policy', () => {
 
   test('an empty allowedDomains fails: enforce mode would deny everything', () => {
     expect(errorFor((stack, vpc) => new PrivateEgressProxy(stack, 'Egress', { vpc, allowedDomains: [] }))).toMatch(
-      /allowedDomains is empty/,
+      /^Invalid allowedDomains \[\]: with no allowed domains enforce mode would deny everything/,
     );
   });
 
@@ -282,7 +282,7 @@ describe('sourceCidrs', () => {
         (stack, vpc) =>
           new PrivateEgressProxy(stack, 'Egress', { vpc, allowedDomains: DOMAINS, sourceCidrs: ['10.0.0.1/8'] }),
       ),
-    ).toMatch(/^Invalid source CIDR '10\.0\.0\.1\/8': it has host bits set/);
+    ).toMatch(/^Invalid sourceCidrs entry '10\.0\.0\.1\/8': it has host bits set/);
   });
 
   test('a token (e.g. the VPC CIDR) fails with a clear error when the policy is built from allowedDomains', () => {

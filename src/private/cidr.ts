@@ -219,12 +219,15 @@ export class CidrSet {
 
 const ENDPOINT_ID = /^vpce-[0-9a-f]{8}([0-9a-f]{9})?$/;
 
-/** Validate a VPC endpoint ID (`vpce-` and 8 or 17 lower-case hex digits). */
-export function parseEndpointId(input: string): string {
+/**
+ * Validate a VPC endpoint ID (`vpce-` and 8 or 17 lower-case hex digits); the error names the value,
+ * what it is (`what`, the prop as API.md spells it) and the rule it broke.
+ */
+export function parseEndpointId(input: string, what: string): string {
   const s = input.trim();
   if (!ENDPOINT_ID.test(s)) {
     throw new Error(
-      `Invalid VPC endpoint ID '${input}': expected 'vpce-' followed by 8 or 17 lower-case hex digits (e.g. 'vpce-0123456789abcdef0')`,
+      `Invalid ${what} '${input}': a VPC endpoint ID is 'vpce-' followed by 8 or 17 lower-case hex digits (e.g. 'vpce-0123456789abcdef0')`,
     );
   }
   return s;

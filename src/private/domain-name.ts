@@ -46,7 +46,7 @@ export function parseDomainEntry(raw: string): DomainEntry {
   const input = raw;
   const s = raw.trim();
   const fail = (rule: string): never => {
-    throw new DomainError(`Invalid allowed domain '${input}': ${rule}`);
+    throw new DomainError(`Invalid allowedDomains entry '${input}': ${rule}`);
   };
   if (s.length === 0) fail('it is empty');
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) {

@@ -1,7 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { getPublicSuffix } from 'tldts';
-
 /** The two sections of the Public Suffix List. */
 export type SuffixSection = 'icann' | 'private';
 
@@ -19,33 +15,60 @@ interface Suffixes {
   readonly exceptions: Set<string>;
 }
 
+/**
+ * The bundled `tldts` package's Public Suffix List: a trie of labels, top-level domain first. Node
+ * `n`'s edges are `edgeStart[n]` to `edgeStart[n + 1] - 1`; edge `e` has the next
+ * `edgeLength[e]` characters of `labelText` and leads to node `edgeChild[e]`, whose flags say
+ * whether the labels so far are a rule: 1 in the ICANN section, 2 in the private section.
+ */
+interface SuffixTrie {
+  readonly nodeFlags: ArrayLike<number>;
+  readonly edgeStart: ArrayLike<number>;
+  readonly edgeLength: ArrayLike<number>;
+  readonly edgeChild: ArrayLike<number>;
+  readonly labelText: string;
+  readonly rulesRoot: number;
+  readonly exceptionsRoot: number;
+}
+
+/** Every rule under `root`, with its trie flags (1 ICANN, 2 private). */
+function trieRules(t: SuffixTrie, root: number): Array<[string, number]> {
+  const offsets: number[] = [];
+  for (let e = 0, o = 0; e < t.edgeLength.length; o += t.edgeLength[e], e++) offsets.push(o);
+  const out: Array<[string, number]> = [];
+  const pending: Array<[number, string]> = [[root, '']];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [node, name] = next;
+    for (let e = t.edgeStart[node]; e < t.edgeStart[node + 1]; e++) {
+      const label = t.labelText.slice(offsets[e], offsets[e] + t.edgeLength[e]);
+      const child = t.edgeChild[e];
+      const rule = name === '' ? label : `${label}.${name}`;
+      if (t.nodeFlags[child] !== 0) out.push([rule, t.nodeFlags[child]]);
+      pending.push([child, rule]);
+    }
+  }
+  return out;
+}
+
 let suffixes: Suffixes | undefined;
 
 /**
- * The Public Suffix List, rule by rule, with its section. The bundled `psl` package ships every rule
- * but has dropped the `===BEGIN PRIVATE DOMAINS===` markers; `tldts` (whose default lookup uses
- * only the ICANN section) tells the sections apart: a rule is in the ICANN section exactly when
- * tldts's ICANN-only public suffix of a name under it is the rule itself.
+ * The Public Suffix List, rule by rule, with its section, from the bundled `tldts` package (the
+ * list its own lookups use). tldts's public API answers for one name at a time and cannot list the
+ * rules under a name (`s3.amazonaws.com` under `amazonaws.com`), so its data module is read.
  */
 function load(): Suffixes {
   if (suffixes) return suffixes;
-  // psl ships the raw rules as an ES module that its package exports do not expose.
-  const file = join(dirname(require.resolve('psl')), '..', 'data', 'rules.js');
-  const text = readFileSync(file, 'utf8');
-  const rules: string[] = JSON.parse(text.slice(text.indexOf('['), text.lastIndexOf(']') + 1));
+  const file = require.resolve('tldts/dist/cjs/src/data/trie');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const trie: SuffixTrie = require(file);
   const section = (): Section => ({ bearing: new Map(), wildcardParents: new Set() });
   const out: Suffixes = { icann: section(), private: section(), exceptions: new Set() };
-  for (const rule of rules) {
-    if (rule.startsWith('!')) {
-      out.exceptions.add(rule.slice(1));
-      continue;
-    }
+  for (const [rule] of trieRules(trie, trie.exceptionsRoot)) out.exceptions.add(rule);
+  for (const [rule, flags] of trieRules(trie, trie.rulesRoot)) {
+    const s = flags === 1 ? out.icann : out.private;
     const name = rule.replace(/^\*\./, '');
-    const wildcard = name !== rule;
-    // A name under the rule, to ask tldts which section the rule is in.
-    const probe = wildcard ? `pep-probe.${name}` : name;
-    const s = getPublicSuffix(probe) === probe ? out.icann : out.private;
-    if (wildcard) s.wildcardParents.add(name);
+    if (name !== rule) s.wildcardParents.add(name);
     s.bearing.set(name, rule);
     for (let i = name.indexOf('.'); i !== -1; i = name.indexOf('.', i + 1)) {
       const ancestor = name.slice(i + 1);
@@ -53,10 +76,11 @@ function load(): Suffixes {
     }
   }
   const ok =
-    out.icann.bearing.has('com') &&
-    out.icann.bearing.has('co.uk') &&
+    out.icann.bearing.get('com') === 'com' &&
+    out.icann.bearing.get('co.uk') === 'co.uk' &&
     out.private.bearing.get('s3.amazonaws.com') === 's3.amazonaws.com' &&
     out.private.wildcardParents.has('compute.amazonaws.com') &&
+    out.exceptions.has('city.kawasaki.jp') &&
     !out.icann.bearing.has('amazonaws.com');
   if (!ok) throw new Error(`The Public Suffix List at ${file} could not be read (unexpected format)`);
   suffixes = out;

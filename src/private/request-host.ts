@@ -32,15 +32,15 @@ const NOT_IN_HOST = /[\s\x00-\x1f\x7f/?#@\\]/;
  * message names the field.
  */
 export function parseRequestHost(input: string): RequestHost {
+  const fail = (rule: string): never => {
+    throw new Error(`Invalid request host '${input}': ${rule}`);
+  };
+  if (typeof input !== 'string') fail('it is not a string');
   // The common case: a lower-case name, no empty label, whose last label starts with a letter.
   if (input.length <= 253 && PLAIN_NAME.test(input) && !input.includes('..')) {
     const first = input.charCodeAt(input.lastIndexOf('.') + 1);
     if (first >= 97 && first <= 122) return { kind: 'name', name: input };
   }
-  const fail = (rule: string): never => {
-    throw new Error(`Invalid request host '${input}': ${rule}`);
-  };
-  if (typeof input !== 'string') fail('it is not a string');
   if (NOT_IN_HOST.test(input)) fail('it contains whitespace, a control character or one of / ? # @ \\');
   let h = input;
   if (h.startsWith('[')) {

@@ -42,6 +42,36 @@ export function ruleAcl(rule: EgressRule, connect: boolean): string {
  *   follow-up request of its own; that request is allowed at once and logged, the original is not.
  */
 export function renderChain(p: ChainPolicy, files: ChainFiles): ChainLines {
+  const acls = annotationAcls();
+  const use = conditionAcls(acls, conditionDefinitions(p, files));
+  // The allowlist is always defined: the final allow line uses it.
+  use(['egress_allowed_domains']);
+
+  const httpAccess = httpAccessHead(files.identity);
+  const sslBump: string[] = ['ssl_bump terminate egress_refused', 'ssl_bump peek egress_step1'];
+  const unsupported: string[] = [];
+  if (p.audit) {
+    // A request a policy rule already marked keeps that rule: tunnel it as it is.
+    sslBump.push('ssl_bump splice egress_pending egress_handoff egress_client_tunnel');
+    unsupported.push('on_unsupported_protocol tunnel egress_pending egress_handoff egress_client_tunnel');
+  }
+  const byRule: ChainLines['byRule'] = [];
+  for (const rule of chainRules()) {
+    if (!rule.present(p)) continue;
+    const lines = renderRule(rule, p, use);
+    byRule.push({ id: rule.id, lines });
+    const target =
+      rule.step === ChainStep.REQUEST ? httpAccess : rule.step === ChainStep.TLS_SNI ? sslBump : unsupported;
+    const kind = rule.guardrail ? 'guardrail, every mode' : p.audit ? 'policy, audit: mark and go on' : 'policy';
+    target.push(`# ${rule.rule} (${rule.id}; ${kind}): checks that ${rule.checks}`, ...lines);
+  }
+  httpAccess.push(...httpAccessTail(p.audit));
+  sslBump.push('ssl_bump splice all egress_handoff egress_client_tunnel');
+  return { acls, httpAccess, sslBump, onUnsupportedProtocol: unsupported, byRule };
+}
+
+/** The ACLs that annotate and read the chain's marks (every policy has them all). */
+function annotationAcls(): string[] {
   const acls: string[] = ['acl CONNECT method CONNECT'];
   for (const r of Object.values(EgressRule)) {
     acls.push(`acl ${ruleAcl(r, false)} annotate_transaction egress_rule=${r}`);
@@ -61,7 +91,12 @@ export function renderChain(p: ChainPolicy, files: ChainFiles): ChainLines {
     'acl egress_tunnel note egress_tunnel yes',
     'acl egress_step1 at_step SslBump1',
   );
-  const defs: Record<string, string> = {
+  return acls;
+}
+
+/** The definition of each ACL a rule's condition may name, by ACL name. */
+function conditionDefinitions(p: ChainPolicy, files: ChainFiles): Record<string, string> {
+  return {
     egress_sources: `acl egress_sources src ${p.sources?.toCidrs().join(' ')}`,
     egress_tls_ports: `acl egress_tls_ports port ${p.ports.join(' ')}`,
     egress_plain_ports: 'acl egress_plain_ports port 80',
@@ -79,58 +114,54 @@ export function renderChain(p: ChainPolicy, files: ChainFiles): ChainLines {
     egress_subdomain_only_sni: `acl egress_subdomain_only_sni ssl::server_name "${files.subdomainOnlyNames}"`,
     egress_allowed_sni: `acl egress_allowed_sni ssl::server_name "${files.allowedDomains}"`,
   };
+}
+
+/**
+ * The condition of a rule as Squid text; defines (appends to `acls`) each ACL it names the first
+ * time one is used (`all` and the identity helper's `egress_endpoint` are defined elsewhere).
+ */
+function conditionAcls(acls: string[], defs: Record<string, string>): (names: string[]) => string {
   const defined = new Set<string>();
-  const use = (conditionAcls: string[]) => {
-    for (const a of conditionAcls) {
-      const name = a.replace(/^!/, '');
+  return (names) => {
+    for (const a of names) {
+      const name = a.startsWith('!') ? a.slice(1) : a;
       if (name === 'all' || name === 'egress_endpoint' || defined.has(name)) continue;
       defined.add(name);
       acls.push(defs[name]);
     }
-    return conditionAcls.join(' ');
+    return names.join(' ');
   };
-  // The allowlist is always defined: the final allow line uses it.
-  use(['egress_allowed_domains']);
+}
 
-  const httpAccess: string[] = [
+/** The `http_access` lines before the chain's rules. */
+function httpAccessHead(identity: boolean): string[] {
+  const lines = [
     'http_access deny manager',
     // Squid's follow-up request for a tunnel the chain already let through (see egress_tunnel).
-    `http_access allow egress_tunnel${files.identity ? ' egress_endpoint' : ''}`,
+    `http_access allow egress_tunnel${identity ? ' egress_endpoint' : ''}`,
   ];
-  if (files.identity) {
+  if (identity) {
     // Ask the identity helper first, for the endpoint ID it adds to the log whichever rule decides.
-    httpAccess.push('http_access deny egress_endpoint !all');
+    lines.push('http_access deny egress_endpoint !all');
   }
-  const sslBump: string[] = ['ssl_bump terminate egress_refused', 'ssl_bump peek egress_step1'];
-  const unsupported: string[] = [];
-  if (p.audit) {
-    // A request a policy rule already marked keeps that rule: tunnel it as it is.
-    sslBump.push('ssl_bump splice egress_pending egress_handoff egress_client_tunnel');
-    unsupported.push('on_unsupported_protocol tunnel egress_pending egress_handoff egress_client_tunnel');
-  }
-  const byRule: ChainLines['byRule'] = [];
-  for (const rule of chainRules()) {
-    if (!rule.present(p)) continue;
-    const lines = renderRule(rule, p, use);
-    byRule.push({ id: rule.id, lines });
-    const target =
-      rule.step === ChainStep.REQUEST ? httpAccess : rule.step === ChainStep.TLS_SNI ? sslBump : unsupported;
-    const kind = rule.guardrail ? 'guardrail, every mode' : p.audit ? 'policy, audit: mark and go on' : 'policy';
-    target.push(`# ${rule.rule} (${rule.id}; ${kind}): checks that ${rule.checks}`, ...lines);
-  }
-  if (p.audit) {
-    httpAccess.push(
+  return lines;
+}
+
+/** The `http_access` lines after the chain's rules: audit's allow of marked requests, the allowlist, deny all. */
+function httpAccessTail(audit: boolean): string[] {
+  const lines: string[] = [];
+  if (audit) {
+    lines.push(
       'http_access allow CONNECT egress_pending egress_client_audit',
       'http_access allow !CONNECT egress_pending egress_audit',
     );
   }
-  httpAccess.push(
+  lines.push(
     `http_access allow CONNECT egress_allowed_domains ${ruleAcl(EgressRule.ALLOWLISTED, true)}`,
     `http_access allow !CONNECT egress_allowed_domains ${ruleAcl(EgressRule.ALLOWLISTED, false)}`,
     'http_access deny all',
   );
-  sslBump.push('ssl_bump splice all egress_handoff egress_client_tunnel');
-  return { acls, httpAccess, sslBump, onUnsupportedProtocol: unsupported, byRule };
+  return lines;
 }
 
 /** The lines of one rule, for each kind of request it applies to. */
