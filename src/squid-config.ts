@@ -293,7 +293,7 @@ export class SquidConfig {
       const p = this.policy;
       const ids =
         p.allowedEndpointIds.length > 0 ? this.file('egress-endpoint-ids.txt', p.allowedEndpointIds) : undefined;
-      const helper = this.file('egress-endpoint-acl', helperScript('egress-endpoint-acl'), '000755');
+      const helper = this.file('egress-endpoint-acl', helperScript('egress-endpoint-acl.sh'), '000755');
       c.push(
         '# The VPC endpoint ID arrives in PROXY protocol v2 TLV 0xEA (234) as %01vpce-...; a helper reads it, adds it',
         '# to the transaction as the note endpoint=vpce-... (logged), and answers OK when it may use the proxy.',
@@ -306,7 +306,7 @@ export class SquidConfig {
 
   /** `http_access` from the chain, and the rewriter that turns a refused CONNECT into a plain 403. */
   private accessRules(chain: ChainLines): string[] {
-    const rewriter = this.file('egress-refuse-rewriter', helperScript('egress-refuse-rewriter'), '000755');
+    const rewriter = this.file('egress-refuse-rewriter', helperScript('egress-refuse-rewriter.sh'), '000755');
     return [
       '',
       '## Access rules, rendered from the decision chain: first match wins; anything not allowed explicitly is denied.',
@@ -444,6 +444,6 @@ function stripSlash(p: string): string {
  * subtype byte then the ID, or `-` without one), returns the bare ID as the note `endpoint` and
  * answers OK when the ID is on the list given as $1 (any ID when there is no list).
  */
-function helperScript(name: 'egress-refuse-rewriter' | 'egress-endpoint-acl'): string[] {
-  return hostFile(`${name}.sh`).replace(/\n$/, '').split('\n');
+function helperScript(name: 'egress-refuse-rewriter.sh' | 'egress-endpoint-acl.sh'): string[] {
+  return hostFile(name).replace(/\n$/, '').split('\n');
 }

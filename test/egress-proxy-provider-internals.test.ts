@@ -142,9 +142,11 @@ describe('host files', () => {
     expect(() => scriptWithValues('user-data.sh', { X: "it's" })).toThrow(/single quote/);
   });
 
-  test('every host file is used by the provider and ships in the npm package', () => {
+  test('every host file is used by the provider or its squid.conf and ships in the npm package', () => {
     const files = readdirSync(HOST_FILES_DIR).sort();
-    const source = readFileSync(`${__dirname}/../src/private/proxy-host.ts`, 'utf8');
+    const source = ['private/proxy-host.ts', 'squid-config.ts']
+      .map((f) => readFileSync(`${__dirname}/../src/${f}`, 'utf8'))
+      .join('\n');
     for (const f of files) expect({ file: f, used: source.includes(`'${f}'`) }).toEqual({ file: f, used: true });
     const pack = JSON.parse(
       execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8' }),

@@ -19,7 +19,7 @@ tablet=()
 [ ! -f .jsii.tabl.json ] || tablet=(--rosetta-tablet "$PWD/.jsii.tabl.json")
 rm -rf "$DIST_DIR/go"
 npx jsii-pacmak --targets go --outdir "$DIST_DIR" --no-npmignore --no-fingerprint "${tablet[@]}" "$pkg"
-mod=$(find "$DIST_DIR/go" -name go.mod -not -path '*/jsii/*' | head -1)
+mod=$(find "$DIST_DIR/go" -name go.mod -not -path '*/jsii/*' | sed -n 1p)
 grep -E 'awscdk/v2|constructs/v10' "$mod"
 # The module as a Go user gets it (a copy: jsii ships no go.sum): it resolves, builds and vets.
 check=$LANG_DIR/go-module-check

@@ -14,7 +14,7 @@ fail() {
 twine check --strict "$DIST_DIR"/python/*
 
 # Maven Central: jar, sources and javadoc jars, and a POM with what Central requires.
-pom=$(find "$DIST_DIR/java" -name '*.pom' | head -1)
+pom=$(find "$DIST_DIR/java" -name '*.pom' | sed -n 1p)
 base=${pom%.pom}
 for f in "$base.jar" "$base-sources.jar" "$base-javadoc.jar"; do [ -s "$f" ] || fail "missing $f"; done
 for tag in groupId artifactId version name description url licenses scm developers; do

@@ -23,7 +23,7 @@ export AWS_EC2_METADATA_DISABLED=true
 # The one version of `name` in a requirement file, pom.xml or go.mod must be the languages release.
 expect_pin() {
   local file=$1 pattern=$2 want=$3 got
-  got=$(grep -oE "$pattern" "$file" | head -1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' || true)
+  got=$(grep -oE "$pattern" "$file" | sed -n 1p | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' || true)
   if [ "$got" != "$want" ]; then
     echo "$file pins ${got:-nothing} where the languages release (scripts/languages/env.sh) is $want" >&2
     return 1

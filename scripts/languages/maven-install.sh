@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/languages/env.sh
-dir=$(dirname "$(find "$DIST_DIR/java" -name '*.pom' | head -1)")
+dir=$(dirname "$(find "$DIST_DIR/java" -name '*.pom' | sed -n 1p)")
 base=$(basename "$dir/"*.pom .pom)
 mvn -B -q -Dmaven.repo.local="$M2_LOCAL" org.apache.maven.plugins:maven-install-plugin:3.1.3:install-file \
   -Dfile="$dir/$base.jar" -DpomFile="$dir/$base.pom" \

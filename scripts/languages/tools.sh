@@ -11,8 +11,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "Missing: ${missing[*]} (java 17 + mvn: openjdk-17-jdk-headless, maven; go: go.dev/dl; python3.11)" >&2
   exit 1
 fi
-java -version 2>&1 | head -1
-mvn -v | head -1
+# `sed -n 1p` reads to the end: `head -1` would close the pipe early and Maven dies of SIGPIPE.
+java -version 2>&1 | sed -n 1p
+mvn -B -v | sed -n 1p
 go version
 pip_install() {
   local venv=$1
@@ -22,5 +23,5 @@ pip_install() {
 }
 pip_install "$VENV" "twine==$TWINE_VERSION" "cfn-lint==$CFN_LINT_VERSION"
 pip_install "$CHECKOV_VENV" "checkov==$CHECKOV_VERSION"
-echo "twine $("$VENV/bin/twine" --version | head -1 | awk '{print $2}'), cfn-lint $("$VENV/bin/cfn-lint" --version | awk '{print $2}'), checkov $("$CHECKOV_VENV/bin/checkov" --version)"
+echo "twine $("$VENV/bin/twine" --version | sed -n 1p | awk '{print $2}'), cfn-lint $("$VENV/bin/cfn-lint" --version | awk '{print $2}'), checkov $("$CHECKOV_VENV/bin/checkov" --version)"
 command -v dotnet >/dev/null || echo ".NET: no dotnet SDK here: the NuGet package is generated as code only (dist/dotnet-code); building it needs the .NET SDK 6 or later (jsii-pacmak --targets dotnet)"
