@@ -189,7 +189,8 @@ project.addTask('test:languages', {
   exec: 'bash scripts/ci/lanes/languages.sh',
 });
 project.addTask('lint:templates', {
-  description: 'cfn-lint and checkov over the example and integ templates (after test:languages or scripts/languages/tools.sh)',
+  description:
+    'cfn-lint and checkov over the example and integ templates (after test:languages or scripts/languages/tools.sh)',
   exec: 'bash scripts/lint-templates.sh',
 });
 // Publishing (release workflow, projen's defaults): npm (NPM_TOKEN), PyPI (TWINE_USERNAME,
