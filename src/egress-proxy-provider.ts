@@ -259,7 +259,7 @@ export interface EgressProxyProviderOptions {
    * Create a CloudWatch dashboard of the proxy: requests per minute and by rule, denied and
    * audited requests, the top consumers by VPC endpoint ID (Logs Insights over the access log),
    * tunnels and bytes through the load balancer, healthy instances per Availability Zone, CPU and
-   * network per instance, rejected reloads (and the alarms, with `alarmAction`). Also saves three
+   * network per instance (the fleet average and the hottest instance), rejected reloads (and the alarms, with `alarmAction`). Also saves three
    * Logs Insights queries (top denied destinations, denials per consumer, traffic per consumer)
    * under `EgressProxy/<construct unique ID>/` in the console's query list.
    *
