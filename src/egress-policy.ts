@@ -1,13 +1,23 @@
+import { EgressConsumer } from './egress-consumer';
 import { EgressMode, EgressRule } from './egress-rule';
 import { Address, Cidr, CidrSet, formatAddress, parseAddress, parseCidr, parseEndpointId } from './private/cidr';
-import { ChainPolicy, ChainRequest, ChainRule, chainRules, decide } from './private/decision-chain';
-import { parseDomainEntry } from './private/domain-name';
+import {
+  ChainConsumer,
+  ChainPolicy,
+  ChainRequest,
+  ChainRule,
+  chainRules,
+  consumersOf,
+  decide,
+} from './private/decision-chain';
+import { DomainError, parseDomainEntry } from './private/domain-name';
 import { DomainSet } from './private/domain-set';
 import { publicSuffixWildcard } from './private/public-suffix';
 import { parseRequestHost } from './private/request-host';
 import { addressSpaces, parseAllowedPrivateCidrs } from './private/reserved-addresses';
 
 export * from './egress-rule';
+export * from './egress-consumer';
 
 /**
  * Properties of an {@link EgressPolicy}.
@@ -23,9 +33,25 @@ export interface EgressPolicyProps {
    * Matching is case-insensitive and a trailing dot is ignored. Use
    * {@link AwsEndpoints.hostnames} to build exact AWS endpoint names instead of `.amazonaws.com`.
    *
-   * @default - no destinations (only valid in `AUDIT` mode)
+   * @default - no destinations shared by every client (valid in `AUDIT` mode, or with `consumers`)
    */
   readonly allowedDomains?: string[];
+
+  /**
+   * Consumers with destinations of their own, for one proxy shared by several teams: each
+   * consumer names its clients (by VPC endpoint ID, source CIDR, or both, from PROXY protocol v2)
+   * and the extra host names they may reach. A client gets `allowedDomains` plus the lists of
+   * every consumer it is; a client that is no consumer (an unknown endpoint, or no or a malformed
+   * endpoint ID in the PROXY header) gets `allowedDomains` only. The access log names the
+   * client's consumers (`consumer=payments`). Needs PROXY protocol (on in `EgressProxyProvider`).
+   *
+   * Every other rule still applies to a consumer's requests: `sourceCidrs`,
+   * `allowedEndpointIds` (a consumer's endpoints and networks must lie within them when they are
+   * set), ports, TLS, and the private-destination guardrails.
+   *
+   * @default - none: every client gets `allowedDomains`
+   */
+  readonly consumers?: EgressConsumer[];
 
   /**
    * TCP ports that CONNECT tunnels may open. Tunnels must carry TLS whatever the port.
@@ -162,6 +188,11 @@ export interface EgressDecision {
   readonly rule: EgressRule;
   /** True when audit mode let through a request that enforce mode would deny. */
   readonly audited: boolean;
+  /**
+   * The names of the policy's consumers the client is (from `endpointId` and `sourceAddress`), in
+   * policy order, as the access log's `consumer=` field lists them; empty when it is none.
+   */
+  readonly consumers: string[];
 }
 
 /**
@@ -199,6 +230,11 @@ export class EgressPolicy {
   /** The normalised allowlist in Squid `dstdomain` form (`.name` = name and subdomains). */
   public readonly domains: string[];
   /**
+   * The consumers, validated: endpoint IDs sorted, CIDR blocks canonical, destinations normalised
+   * to Squid `dstdomain` form.
+   */
+  public readonly consumers: EgressConsumer[];
+  /**
    * Names whose subdomains are allowed but which are not allowed themselves
    * (from `*.name` entries).
    */
@@ -218,7 +254,7 @@ export class EgressPolicy {
    */
   constructor(props: EgressPolicyProps) {
     this.mode = readMode(props.mode);
-    const domainSet = readAllowedDomains(props.allowedDomains ?? [], this.mode);
+    const domainSet = readAllowedDomains(props.allowedDomains ?? [], this.mode, (props.consumers ?? []).length > 0);
     this.ports = readPorts(props.ports ?? [443]);
     this.allowPlainHttp = props.allowPlainHttp ?? false;
     const cidrs = readSourceCidrs(props.sourceCidrs);
@@ -234,6 +270,13 @@ export class EgressPolicy {
 
     this.domains = domainSet.squidEntries();
     this.subdomainOnlyNames = domainSet.subdomainOnlyApexes();
+    const consumers = readConsumers(props.consumers ?? [], cidrs, ids);
+    this.consumers = consumers.map((c) => ({
+      name: c.name,
+      endpointIds: c.endpoints ? [...c.endpoints] : undefined,
+      sourceCidrs: c.sources?.toCidrs(),
+      allowedDomains: c.domains.squidEntries(),
+    }));
     this.chain = {
       audit: this.mode === EgressMode.AUDIT,
       ports: this.ports,
@@ -244,12 +287,16 @@ export class EgressPolicy {
       localhost: spaces.localhost,
       linkLocal: spaces.linkLocal,
       deniedPrivate,
+      consumers,
     };
     const chain = this.chain;
     this.rules = chainRules().filter((rule) => rule.present(chain));
     this.warnings = [
       ...domainSet.dropped,
       ...publicSuffixWarnings(domainSet),
+      ...consumers.flatMap((c) =>
+        [...c.domains.dropped, ...publicSuffixWarnings(c.domains)].map((w) => `Consumer '${c.name}': ${w}`),
+      ),
       ...(this.mode === EgressMode.AUDIT ? [AUDIT_MODE_WARNING] : []),
     ];
   }
@@ -261,7 +308,8 @@ export class EgressPolicy {
    * error that names the field.
    */
   public evaluate(request: EgressRequest): EgressDecision {
-    return decide(this.chain, this.rules, this.readRequest(request));
+    const r = this.readRequest(request);
+    return { ...decide(this.chain, this.rules, r), consumers: consumersOf(this.chain, r).map((c) => c.name) };
   }
 
   /**
@@ -335,25 +383,105 @@ function readMode(mode: EgressMode | undefined): EgressMode {
   return m;
 }
 
-function readAllowedDomains(entries: string[], mode: EgressMode): DomainSet {
+function readAllowedDomains(entries: string[], mode: EgressMode, consumers: boolean): DomainSet {
   const domainSet = new DomainSet(entries.map(parseDomainEntry));
-  if (mode === EgressMode.ENFORCE && domainSet.size === 0) {
+  if (mode === EgressMode.ENFORCE && domainSet.size === 0 && !consumers) {
     throw new Error(
-      'Invalid allowedDomains []: with no allowed domains enforce mode would deny everything. ' +
+      'Invalid allowedDomains []: with no allowed domains (and no consumers) enforce mode would deny everything. ' +
         'List the destinations to allow, or use EgressMode.AUDIT to discover them.',
     );
   }
+  checkPublicSuffixes(domainSet, 'allowedDomains entry');
+  return domainSet;
+}
+
+/** A wildcard over an ICANN public suffix (`*.com`) is an error. */
+function checkPublicSuffixes(domainSet: DomainSet, what: string): void {
   for (const name of domainSet.wildcardNames()) {
     const suffix = publicSuffixWildcard(name);
     if (suffix?.section === 'icann') {
       throw new Error(
-        `Invalid allowedDomains entry '${domainSet.wildcardInput(name)}': the wildcard covers the public suffix '${suffix.suffix}' ` +
+        `Invalid ${what} '${domainSet.wildcardInput(name)}': the wildcard covers the public suffix '${suffix.suffix}' ` +
           '(ICANN section of the Public Suffix List), where anyone can register a name and receive data through the proxy. ' +
           'List exact host names or a wildcard under a domain you control.',
       );
     }
   }
-  return domainSet;
+}
+
+const CONSUMER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * The consumers, validated: names, identities within the policy's own `sourceCidrs` and
+ * `allowedEndpointIds` (a consumer outside them could never pass them), destinations.
+ */
+function readConsumers(consumers: EgressConsumer[], policySources: Cidr[], policyEndpoints: string[]): ChainConsumer[] {
+  const names = new Map<string, string>();
+  const sourceGate = policySources.length > 0 ? new CidrSet(policySources) : undefined;
+  return consumers.map((c, i) => {
+    const where = `consumers[${i}]`;
+    if (typeof c.name !== 'string' || !CONSUMER_NAME.test(c.name)) {
+      throw new Error(
+        `Invalid ${where}.name '${c.name}': a consumer name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (it is written to the access log)`,
+      );
+    }
+    const what = `${where} ('${c.name}')`;
+    const clash = names.get(c.name.toLowerCase());
+    if (clash !== undefined) {
+      throw new Error(`Invalid ${what}.name: the name is already used by '${clash}' (names are unique, ignoring case)`);
+    }
+    names.set(c.name.toLowerCase(), c.name);
+    if (c.endpointIds === undefined && c.sourceCidrs === undefined) {
+      throw new Error(`Invalid ${what}: give endpointIds, sourceCidrs or both to say which clients are this consumer`);
+    }
+    if (c.endpointIds !== undefined && c.endpointIds.length === 0) {
+      throw new Error(`Invalid ${what}.endpointIds []: an empty list matches no client; omit it or list endpoint IDs`);
+    }
+    if (c.sourceCidrs !== undefined && c.sourceCidrs.length === 0) {
+      throw new Error(`Invalid ${what}.sourceCidrs []: an empty list matches no client; omit it or list CIDR blocks`);
+    }
+    const ids = c.endpointIds?.map((id) => parseEndpointId(id, `${what}.endpointIds entry`));
+    for (const id of ids ?? []) {
+      if (policyEndpoints.length > 0 && !policyEndpoints.includes(id)) {
+        throw new Error(
+          `Invalid ${what}.endpointIds entry '${id}': it is not in the policy's allowedEndpointIds, which deny it before a consumer's destinations apply; add it there too`,
+        );
+      }
+    }
+    const cidrs = c.sourceCidrs?.map((s) => parseCidr(s, `${what}.sourceCidrs entry`));
+    for (const cidr of cidrs ?? []) {
+      if (sourceGate && !sourceGate.covers(cidr)) {
+        throw new Error(
+          `Invalid ${what}.sourceCidrs entry '${cidr.input}': it is not inside the policy's sourceCidrs, which deny those clients before a consumer's destinations apply`,
+        );
+      }
+    }
+    if (c.allowedDomains.length === 0) {
+      throw new Error(
+        `Invalid ${what}.allowedDomains []: list the destinations this consumer may reach beyond the shared list`,
+      );
+    }
+    const domains = new DomainSet(c.allowedDomains.map((d) => consumerDomain(d, what)));
+    checkPublicSuffixes(domains, `${what}.allowedDomains entry`);
+    return {
+      name: c.name,
+      endpoints: ids ? new Set([...ids].sort()) : undefined,
+      sources: cidrs ? new CidrSet(cidrs) : undefined,
+      domains,
+    };
+  });
+}
+
+/** One consumer destination; the error names the consumer. */
+function consumerDomain(entry: string, what: string) {
+  try {
+    return parseDomainEntry(entry);
+  } catch (e) {
+    if (e instanceof DomainError) {
+      throw new DomainError(e.message.replace('Invalid allowedDomains entry', `Invalid ${what}.allowedDomains entry`));
+    }
+    throw e;
+  }
 }
 
 /** Warnings for wildcards over private-section public suffixes (`*.amazonaws.com`). */

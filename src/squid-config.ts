@@ -192,9 +192,12 @@ export class SquidConfig {
     if (ppv2 !== undefined && ppv2.length === 0) {
       throw new Error('Invalid proxyProtocolSources []: give the NLB subnets, or omit it to turn PROXY protocol off');
     }
-    if (!ppv2 && (policy.sourceCidrs.length > 0 || policy.allowedEndpointIds.length > 0)) {
+    if (
+      !ppv2 &&
+      (policy.sourceCidrs.length > 0 || policy.allowedEndpointIds.length > 0 || policy.consumers.length > 0)
+    ) {
       throw new Error(
-        'The policy sets sourceCidrs or allowedEndpointIds, which are judged on the client identity that PROXY protocol v2 carries; ' +
+        'The policy sets sourceCidrs, allowedEndpointIds or consumers, which are judged on the client identity that PROXY protocol v2 carries; ' +
           'enable PROXY protocol (proxyProtocolSources) or remove them',
       );
     }
@@ -286,9 +289,16 @@ export class SquidConfig {
     return c;
   }
 
-  /** The chain's ACLs, and the endpoint-identity helper when PROXY protocol is on. */
+  /** The chain's ACLs, the consumers' file, and the endpoint-identity helper when PROXY protocol is on. */
   private acls(chain: ChainLines): string[] {
     const c = ['', '## ACLs', ...chain.acls];
+    if (chain.consumerAcls.length > 0) {
+      const consumers = this.file('egress-consumers.conf', chain.consumerAcls);
+      c.push(
+        `# The consumers (${this.policy.consumers.length}): who each one is, and its own destinations.`,
+        `include ${consumers}`,
+      );
+    }
     if (this.identity) {
       const p = this.policy;
       const ids =
@@ -343,11 +353,11 @@ export class SquidConfig {
   /** Log formats and the access log: one line per request or tunnel. */
   private logging(): string[] {
     const format = (method: string, status: string) =>
-      `%{%Y-%m-%dT%H:%M:%S}tg.%03tuZ client=%>a endpoint=%{endpoint}note method=${method} dest=%>rd:%>rP sni=%ssl::>sni ` +
+      `%{%Y-%m-%dT%H:%M:%S}tg.%03tuZ client=%>a endpoint=%{endpoint}note consumer=%{egress_consumer}note method=${method} dest=%>rd:%>rP sni=%ssl::>sni ` +
       `status=${status} rule=%{egress_rule}note audit=%{egress_audit}note bytes_out=%>st bytes_in=%<st duration_ms=%tr`;
     return [
       '',
-      '## Logs: one line per request or tunnel: client (from PROXY protocol), endpoint ID, destination, SNI, result,',
+      '## Logs: one line per request or tunnel: client (from PROXY protocol), endpoint ID, consumers, destination, SNI, result,',
       '## the rule that decided, the audit mark, bytes and duration.',
       `logformat egress ${format('%rm', '%Ss/%03>Hs')}`,
       '# A tunnel is logged once, under the request Squid makes for it after the TLS peek (the CONNECT itself,',

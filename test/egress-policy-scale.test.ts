@@ -8,8 +8,8 @@ import { EgressPolicy, EgressPolicyProps, EgressRule } from '../src/egress-polic
 function policy(allowedDomains: string[], props: Omit<EgressPolicyProps, 'allowedDomains'> = {}): EgressPolicy {
   return new EgressPolicy({ ...props, allowedDomains });
 }
-const ALLOWED = { allowed: true, rule: EgressRule.ALLOWLISTED, audited: false };
-const denied = (rule: EgressRule) => ({ allowed: false, rule, audited: false });
+const ALLOWED = { allowed: true, rule: EgressRule.ALLOWLISTED, audited: false, consumers: [] };
+const denied = (rule: EgressRule) => ({ allowed: false, rule, audited: false, consumers: [] });
 const decide = (p: EgressPolicy, host: string) => p.evaluate({ host });
 
 describe('a 10,000-entry policy', () => {

@@ -10,9 +10,9 @@ function decide(p: EgressPolicy, request: EgressRequest | string) {
   return p.evaluate(typeof request === 'string' ? { host: request } : request);
 }
 
-const ALLOWED = { allowed: true, rule: EgressRule.ALLOWLISTED, audited: false };
-const denied = (rule: EgressRule) => ({ allowed: false, rule, audited: false });
-const audited = (rule: EgressRule) => ({ allowed: true, rule, audited: true });
+const ALLOWED = { allowed: true, rule: EgressRule.ALLOWLISTED, audited: false, consumers: [] };
+const denied = (rule: EgressRule) => ({ allowed: false, rule, audited: false, consumers: [] });
+const audited = (rule: EgressRule) => ({ allowed: true, rule, audited: true, consumers: [] });
 
 /** The message the constructor throws for these props (fails the test if it does not throw). */
 function errorFor(props: EgressPolicyProps): string {
@@ -639,7 +639,7 @@ describe('resolved address', () => {
 describe('bad input fails at construction, naming the value and the rule', () => {
   test('an empty allowlist in enforce mode is rejected', () => {
     expect(errorFor({ allowedDomains: [] })).toBe(
-      'Invalid allowedDomains []: with no allowed domains enforce mode would deny everything. ' +
+      'Invalid allowedDomains []: with no allowed domains (and no consumers) enforce mode would deny everything. ' +
         'List the destinations to allow, or use EgressMode.AUDIT to discover them.',
     );
   });

@@ -235,7 +235,7 @@ describe('allowedDomains or policy', () => {
 
   test('an empty allowedDomains fails: enforce mode would deny everything', () => {
     expect(errorFor((stack, vpc) => new PrivateEgressProxy(stack, 'Egress', { vpc, allowedDomains: [] }))).toMatch(
-      /^Invalid allowedDomains \[\]: with no allowed domains enforce mode would deny everything/,
+      /^Invalid allowedDomains \[\]: with no allowed domains \(and no consumers\) enforce mode would deny everything/,
     );
   });
 

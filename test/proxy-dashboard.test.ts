@@ -158,7 +158,7 @@ describe('dashboard', () => {
       expect(widgetQueries.map((q) => q.title)).toEqual([
         'Requests per minute (access log)',
         'Requests by rule (access log)',
-        'Top consumers by VPC endpoint ID (access log)',
+        'Top consumers by name and VPC endpoint ID (access log)',
       ]);
       const [logGroupId] = ofType('AWS::Logs::LogGroup').map(([id]) => id);
       for (const q of widgetQueries) expect(q.query.startsWith(`SOURCE '\${${logGroupId}}'`)).toBe(true);

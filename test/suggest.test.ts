@@ -58,6 +58,7 @@ describe('parsing one line', () => {
       record: {
         client: SAMPLE_FIELDS.client,
         endpointId: SAMPLE_FIELDS.endpoint,
+        consumers: SAMPLE_FIELDS.consumer.split(','),
         method: 'CONNECT',
         host: 'sts.us-east-1.amazonaws.com',
         port: 443,

@@ -30,6 +30,21 @@ export interface ChainPolicy {
   readonly deniedPrivate: CidrSet;
   /** Render-time facts the policy itself does not hold (evaluate() has none of them). */
   readonly providerVpc?: CidrSet;
+  /** Consumers with destinations of their own, in policy order (empty: one list for everyone). */
+  readonly consumers: ReadonlyArray<ChainConsumer>;
+}
+
+/**
+ * A consumer: the clients it names (by VPC endpoint ID, source address, or both) may also reach its
+ * own destinations, on top of the policy's shared list.
+ */
+export interface ChainConsumer {
+  readonly name: string;
+  /** Endpoint IDs; undefined = the endpoint does not matter. */
+  readonly endpoints?: ReadonlySet<string>;
+  /** Client networks; undefined = the source does not matter. */
+  readonly sources?: CidrSet;
+  readonly domains: DomainSet;
 }
 
 /** A request, validated and read the way Squid reads it. */
@@ -92,12 +107,51 @@ function anyIn(set: CidrSet, r: ChainRequest): boolean {
   return false;
 }
 
-/** True when the SNI would be refused by the allowlist (`ssl::server_name`). */
-function sniNotListed(sni: string, p: ChainPolicy): boolean {
+/** True when the SNI would be refused by a list (`ssl::server_name`). */
+function sniNotListed(sni: string, domains: DomainSet): boolean {
   // RFC 6066: an SNI host name has no trailing dot, and Squid does not remove one: a name that ends
   // in a dot never equals a (normalised) allowlist entry, so it is refused.
   const s = sni.toLowerCase();
-  return isIpLiteral(s) || !p.domains.matches(s);
+  return isIpLiteral(s) || !domains.matches(s);
+}
+
+/**
+ * True when the client is this consumer: its endpoint ID is listed (when the consumer lists
+ * endpoints) and its source address is in the consumer's networks (when it lists networks).
+ */
+export function isConsumer(c: ChainConsumer, r: Pick<ChainRequest, 'source' | 'endpointId'>): boolean {
+  const endpointOk = c.endpoints === undefined || (r.endpointId !== undefined && c.endpoints.has(r.endpointId));
+  const sourceOk = c.sources === undefined || (r.source !== undefined && c.sources.contains(r.source));
+  return endpointOk && sourceOk;
+}
+
+/** The consumers the client is, in policy order (what the access log's `consumer=` names). */
+export function consumersOf(p: ChainPolicy, r: Pick<ChainRequest, 'source' | 'endpointId'>): ChainConsumer[] {
+  return p.consumers.filter((c) => isConsumer(c, r));
+}
+
+/** True when a list allows a host name outright: listed, and not the apex of a `*.name` entry. */
+function listAllows(domains: DomainSet, name: string): boolean {
+  return domains.matches(name) && !domains.isSubdomainOnlyApex(name);
+}
+
+/** True when one of the client's consumers lists the destination host name. */
+function destinationGranted(r: ChainRequest, p: ChainPolicy): boolean {
+  if (r.host.kind !== 'name') return false;
+  const name = r.host.name;
+  return consumersOf(p, r).some((c) => listAllows(c.domains, name));
+}
+
+/** True when one of the client's consumers lists the TLS server name. */
+function sniGranted(sni: string, r: ChainRequest, p: ChainPolicy): boolean {
+  return consumersOf(p, r).some(
+    (c) => !sniNotListed(sni, c.domains) && !c.domains.isSubdomainOnlyApex(sni.toLowerCase()),
+  );
+}
+
+/** The Squid condition a destination rule adds when consumers may open what the shared list does not. */
+function unlessGranted(p: ChainPolicy, acl: 'egress_granted' | 'egress_sni_granted'): string[] {
+  return p.consumers.length > 0 ? [`!${acl}`] : [];
 }
 
 /**
@@ -192,19 +246,20 @@ export function chainRules(): ChainRule[] {
       scope: 'both',
       step: ChainStep.REQUEST,
       present: (p) => p.domains.hasSubdomainOnlyApexes,
-      denies: (r, p) => r.host.kind === 'name' && p.domains.isSubdomainOnlyApex(r.host.name),
-      squid: () => ({ acls: ['egress_subdomain_only_names'] }),
+      denies: (r, p) =>
+        r.host.kind === 'name' && p.domains.isSubdomainOnlyApex(r.host.name) && !destinationGranted(r, p),
+      squid: (p) => ({ acls: ['egress_subdomain_only_names', ...unlessGranted(p, 'egress_granted')] }),
     },
     {
       id: 'destination-not-listed',
       rule: EgressRule.DESTINATION_NOT_ALLOWED,
-      checks: 'the destination host name is on the allowlist',
+      checks: "the destination host name is on the allowlist, or on the list of one of the client's consumers",
       guardrail: false,
       scope: 'both',
       step: ChainStep.REQUEST,
       present: () => true,
-      denies: (r, p) => !(r.host.kind === 'name' && p.domains.matches(r.host.name)),
-      squid: () => ({ acls: ['!egress_allowed_domains'] }),
+      denies: (r, p) => !(r.host.kind === 'name' && p.domains.matches(r.host.name)) && !destinationGranted(r, p),
+      squid: (p) => ({ acls: ['!egress_allowed_domains', ...unlessGranted(p, 'egress_granted')] }),
     },
     {
       id: 'to-localhost',
@@ -268,19 +323,21 @@ export function chainRules(): ChainRule[] {
       scope: 'connect',
       step: ChainStep.TLS_SNI,
       present: (p) => p.domains.hasSubdomainOnlyApexes,
-      denies: (r, p) => r.sni !== undefined && p.domains.isSubdomainOnlyApex(r.sni.toLowerCase()),
-      squid: () => ({ acls: ['egress_subdomain_only_sni'] }),
+      denies: (r, p) =>
+        r.sni !== undefined && p.domains.isSubdomainOnlyApex(r.sni.toLowerCase()) && !sniGranted(r.sni, r, p),
+      squid: (p) => ({ acls: ['egress_subdomain_only_sni', ...unlessGranted(p, 'egress_sni_granted')] }),
     },
     {
       id: 'sni-not-listed',
       rule: EgressRule.SNI_NOT_ALLOWED,
-      checks: 'the TLS server name, when the client sends one, is on the allowlist',
+      checks:
+        "the TLS server name, when the client sends one, is on the allowlist or the list of one of the client's consumers",
       guardrail: false,
       scope: 'connect',
       step: ChainStep.TLS_SNI,
       present: () => true,
-      denies: (r, p) => r.sni !== undefined && sniNotListed(r.sni, p),
-      squid: () => ({ acls: ['!egress_allowed_sni'] }),
+      denies: (r, p) => r.sni !== undefined && sniNotListed(r.sni, p.domains) && !sniGranted(r.sni, r, p),
+      squid: (p) => ({ acls: ['!egress_allowed_sni', ...unlessGranted(p, 'egress_sni_granted')] }),
     },
   ];
 }

@@ -16,7 +16,7 @@ import type { EgressProxyProvider } from '../egress-proxy-provider';
  * dropped by `filter ispresent(rule)`.
  */
 export const ACCESS_LOG_PARSE =
-  'parse @message /^(?<time>\\S+) client=(?<client>\\S+) endpoint=(?<endpoint>\\S+) method=(?<method>\\S+) dest=(?<dest>\\S+) ' +
+  'parse @message /^(?<time>\\S+) client=(?<client>\\S+) endpoint=(?<endpoint>\\S+) consumer=(?<consumer>\\S+) method=(?<method>\\S+) dest=(?<dest>\\S+) ' +
   'sni=(?<sni>\\S+) status=(?<status>\\S+) rule=(?<rule>\\S+) audit=(?<audit>\\S+) bytes_out=(?<bytes_out>\\S+) ' +
   'bytes_in=(?<bytes_in>\\S+) duration_ms=(?<duration_ms>\\S+)$/';
 
@@ -41,10 +41,10 @@ export const DASHBOARD_QUERIES = {
     lines: [...ACCESS_LINES, 'stats count(*) as requests by rule', 'sort requests desc'],
   },
   topConsumers: {
-    title: 'Top consumers by VPC endpoint ID (access log)',
+    title: 'Top consumers by name and VPC endpoint ID (access log)',
     lines: [
       ...ACCESS_LINES,
-      'stats count(*) as requests, count_distinct(client) as clients, count_distinct(dest) as destinations, sum(bytes_out) as bytes_out, sum(bytes_in) as bytes_in by endpoint',
+      'stats count(*) as requests, count_distinct(client) as clients, count_distinct(dest) as destinations, sum(bytes_out) as bytes_out, sum(bytes_in) as bytes_in by consumer, endpoint',
       'sort requests desc',
       'limit 20',
     ],
@@ -68,7 +68,7 @@ export const SAVED_QUERIES = {
     lines: [
       ...ACCESS_LINES,
       REFUSED,
-      'stats count(*) as refused, count_distinct(dest) as destinations by endpoint, client',
+      'stats count(*) as refused, count_distinct(dest) as destinations by consumer, endpoint, client',
       'sort refused desc',
       'limit 100',
     ],
@@ -77,7 +77,7 @@ export const SAVED_QUERIES = {
     title: 'Traffic per consumer',
     lines: [
       ...ACCESS_LINES,
-      'stats count(*) as requests, sum(bytes_out) as bytes_out, sum(bytes_in) as bytes_in, count_distinct(dest) as destinations by endpoint, client',
+      'stats count(*) as requests, sum(bytes_out) as bytes_out, sum(bytes_in) as bytes_in, count_distinct(dest) as destinations by consumer, endpoint, client',
       'sort requests desc',
       'limit 100',
     ],

@@ -1,4 +1,4 @@
-import { ChainPolicy, ChainRule, ChainStep, chainRules, inScope } from './decision-chain';
+import { ChainConsumer, ChainPolicy, ChainRule, ChainStep, chainRules, inScope } from './decision-chain';
 import { EgressRule } from '../egress-rule';
 
 /** Where the chain's ACLs find their data. */
@@ -17,6 +17,11 @@ export interface ChainLines {
   readonly httpAccess: string[];
   readonly sslBump: string[];
   readonly onUnsupportedProtocol: string[];
+  /**
+   * The consumers' ACLs (identity, own destinations), in a file of their own that squid.conf
+   * includes; empty when the policy has no consumers.
+   */
+  readonly consumerAcls: string[];
   /**
    * For each rendered rule, in chain order: its id and the directive lines it produced (what the
    * chain's own tests compare with the table).
@@ -47,7 +52,7 @@ export function renderChain(p: ChainPolicy, files: ChainFiles): ChainLines {
   // The allowlist is always defined: the final allow line uses it.
   use(['egress_allowed_domains']);
 
-  const httpAccess = httpAccessHead(files.identity);
+  const httpAccess = [...httpAccessHead(files.identity), ...consumerHttpAccess(p.consumers)];
   const sslBump: string[] = ['ssl_bump terminate egress_refused', 'ssl_bump peek egress_step1'];
   const unsupported: string[] = [];
   if (p.audit) {
@@ -56,8 +61,14 @@ export function renderChain(p: ChainPolicy, files: ChainFiles): ChainLines {
     unsupported.push('on_unsupported_protocol tunnel egress_pending egress_handoff egress_client_tunnel');
   }
   const byRule: ChainLines['byRule'] = [];
+  let sniGrants = consumerSslBump(p.consumers);
   for (const rule of chainRules()) {
     if (!rule.present(p)) continue;
+    if (rule.step === ChainStep.TLS_SNI) {
+      // The consumers' server names are marked just before the first server-name rule.
+      sslBump.push(...sniGrants);
+      sniGrants = [];
+    }
     const lines = renderRule(rule, p, use);
     byRule.push({ id: rule.id, lines });
     const target =
@@ -65,9 +76,117 @@ export function renderChain(p: ChainPolicy, files: ChainFiles): ChainLines {
     const kind = rule.guardrail ? 'guardrail, every mode' : p.audit ? 'policy, audit: mark and go on' : 'policy';
     target.push(`# ${rule.rule} (${rule.id}; ${kind}): checks that ${rule.checks}`, ...lines);
   }
-  httpAccess.push(...httpAccessTail(p.audit));
+  httpAccess.push(...httpAccessTail(p.audit, p.consumers.length > 0));
   sslBump.push('ssl_bump splice all egress_handoff egress_client_tunnel');
-  return { acls, httpAccess, sslBump, onUnsupportedProtocol: unsupported, byRule };
+  const consumerAcls = consumerDefinitions(p.consumers);
+  return { acls, httpAccess, sslBump, onUnsupportedProtocol: unsupported, consumerAcls, byRule };
+}
+
+/** Values per ACL line in the consumers' file (Squid appends the values of repeated `acl` lines). */
+const VALUES_PER_LINE = 16;
+
+/** The ACL name prefix of the consumer at `index` (0-based) in the policy. */
+function consumerAcl(index: number): string {
+  return `egress_c${index + 1}`;
+}
+
+/**
+ * The consumers' ACLs. For consumer N (1-based, policy order): `egress_cN_endpoint` (the endpoint
+ * ID the identity helper noted) and `egress_cN_source` (the PROXY protocol client address) say who
+ * it is; `egress_cN_mark` and `egress_cN_log` annotate a client connection that is it, and
+ * `egress_cN` reads the mark; `egress_cN_domains` and `egress_cN_sni` hold its own destinations,
+ * `egress_cN_apex` and `egress_cN_apex_sni` the apexes of its `*.name` entries. The marks that
+ * the chain's destination and server-name rules read are defined here too.
+ */
+function consumerDefinitions(consumers: ReadonlyArray<ChainConsumer>): string[] {
+  if (consumers.length === 0) return [];
+  const out = [
+    '# Rendered by cdk-private-egress-proxy: the consumers of the egress policy, each with its own destinations.',
+    'acl egress_identify annotate_client egress_identified=yes',
+    'acl egress_identified note egress_identified yes',
+    'acl egress_grant annotate_transaction egress_granted=yes',
+    'acl egress_granted note egress_granted yes',
+    'acl egress_sni_grant annotate_client egress_sni_granted=yes',
+    'acl egress_sni_granted note egress_sni_granted yes',
+  ];
+  consumers.forEach((c, i) => {
+    const n = consumerAcl(i);
+    const domains = c.domains.squidEntries();
+    const apexes = c.domains.subdomainOnlyApexes();
+    const who = [
+      c.endpoints ? `endpoints ${[...c.endpoints].join(' ')}` : undefined,
+      c.sources ? `sources ${c.sources.toCidrs().join(' ')}` : undefined,
+    ].filter((x) => x !== undefined);
+    out.push('', `# consumer ${i + 1} '${c.name}': ${who.join('; ')}; ${domains.length} destinations`);
+    if (c.endpoints) out.push(`acl ${n}_endpoint note endpoint ${[...c.endpoints].join(' ')}`);
+    if (c.sources) out.push(`acl ${n}_source src ${c.sources.toCidrs().join(' ')}`);
+    out.push(
+      `acl ${n}_mark annotate_client ${n}=yes`,
+      `acl ${n}_log annotate_client egress_consumer+=${c.name}`,
+      `acl ${n} note ${n} yes`,
+    );
+    out.push(...valueLines(`${n}_domains dstdomain -n`, domains), ...valueLines(`${n}_sni ssl::server_name`, domains));
+    if (apexes.length > 0) {
+      out.push(
+        ...valueLines(`${n}_apex dstdomain -n`, apexes),
+        ...valueLines(`${n}_apex_sni ssl::server_name`, apexes),
+      );
+    }
+  });
+  return out;
+}
+
+/** `acl <name and type> <values>` lines, a few values each. */
+function valueLines(head: string, values: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < values.length; i += VALUES_PER_LINE) {
+    out.push(`acl ${head} ${values.slice(i, i + VALUES_PER_LINE).join(' ')}`);
+  }
+  return out;
+}
+
+/** The conditions that identify consumer N: its endpoint and/or source ACLs. */
+function consumerIdentity(c: ChainConsumer, i: number): string {
+  const n = consumerAcl(i);
+  return [c.endpoints ? `${n}_endpoint` : undefined, c.sources ? `${n}_source` : undefined]
+    .filter((x) => x !== undefined)
+    .join(' ');
+}
+
+/**
+ * `http_access` lines that only annotate (each ends in `!all`, so none ever matches): once per
+ * client connection, mark each consumer the client is (and name it for the log); then, per request,
+ * mark a destination that one of the client's consumers lists (`egress_granted`, read by the
+ * destination rules).
+ */
+function consumerHttpAccess(consumers: ReadonlyArray<ChainConsumer>): string[] {
+  if (consumers.length === 0) return [];
+  const out = [
+    '# Consumers: which consumers the client is (once per connection), then whether one of them lists the destination.',
+  ];
+  consumers.forEach((c, i) => {
+    const n = consumerAcl(i);
+    out.push(`http_access deny !egress_identified ${consumerIdentity(c, i)} ${n}_mark ${n}_log !all`);
+  });
+  out.push('http_access deny !egress_identified egress_identify !all');
+  consumers.forEach((c, i) => {
+    const n = consumerAcl(i);
+    const apex = c.domains.hasSubdomainOnlyApexes ? ` !${n}_apex` : '';
+    out.push(`http_access deny ${n} ${n}_domains${apex} egress_grant !all`);
+  });
+  return out;
+}
+
+/** `ssl_bump` lines that only annotate: a TLS server name that one of the client's consumers lists. */
+function consumerSslBump(consumers: ReadonlyArray<ChainConsumer>): string[] {
+  if (consumers.length === 0) return [];
+  const out = ["# Consumers: whether one of the client's consumers lists the TLS server name (annotates only)."];
+  consumers.forEach((c, i) => {
+    const n = consumerAcl(i);
+    const apex = c.domains.hasSubdomainOnlyApexes ? ` !${n}_apex_sni` : '';
+    out.push(`ssl_bump terminate ${n} ${n}_sni${apex} egress_sni_grant !all`);
+  });
+  return out;
 }
 
 /** The ACLs that annotate and read the chain's marks (every policy has them all). */
@@ -116,6 +235,9 @@ function conditionDefinitions(p: ChainPolicy, files: ChainFiles): Record<string,
   };
 }
 
+/** ACLs a rule may name that are defined elsewhere: Squid's own, the identity helper's, the consumers' marks. */
+const DEFINED_ELSEWHERE = new Set(['all', 'egress_endpoint', 'egress_granted', 'egress_sni_granted']);
+
 /**
  * The condition of a rule as Squid text; defines (appends to `acls`) each ACL it names the first
  * time one is used (`all` and the identity helper's `egress_endpoint` are defined elsewhere).
@@ -125,7 +247,7 @@ function conditionAcls(acls: string[], defs: Record<string, string>): (names: st
   return (names) => {
     for (const a of names) {
       const name = a.startsWith('!') ? a.slice(1) : a;
-      if (name === 'all' || name === 'egress_endpoint' || defined.has(name)) continue;
+      if (DEFINED_ELSEWHERE.has(name) || defined.has(name)) continue;
       defined.add(name);
       acls.push(defs[name]);
     }
@@ -148,7 +270,7 @@ function httpAccessHead(identity: boolean): string[] {
 }
 
 /** The `http_access` lines after the chain's rules: audit's allow of marked requests, the allowlist, deny all. */
-function httpAccessTail(audit: boolean): string[] {
+function httpAccessTail(audit: boolean, consumers: boolean): string[] {
   const lines: string[] = [];
   if (audit) {
     lines.push(
@@ -159,8 +281,14 @@ function httpAccessTail(audit: boolean): string[] {
   lines.push(
     `http_access allow CONNECT egress_allowed_domains ${ruleAcl(EgressRule.ALLOWLISTED, true)}`,
     `http_access allow !CONNECT egress_allowed_domains ${ruleAcl(EgressRule.ALLOWLISTED, false)}`,
-    'http_access deny all',
   );
+  if (consumers) {
+    lines.push(
+      `http_access allow CONNECT egress_granted ${ruleAcl(EgressRule.ALLOWLISTED, true)}`,
+      `http_access allow !CONNECT egress_granted ${ruleAcl(EgressRule.ALLOWLISTED, false)}`,
+    );
+  }
+  lines.push('http_access deny all');
   return lines;
 }
 

@@ -17,6 +17,8 @@ export interface AccessLogRecord {
   readonly client: string;
   /** The VPC endpoint ID (`vpce-…`), when the line names one. */
   readonly endpointId?: string;
+  /** The policy's consumers the client is (`consumer=a,b`), when the line names any. */
+  readonly consumers?: string[];
   readonly method: string;
   /** The destination host, lower-case, without a trailing dot (IPv6 literals keep their brackets). */
   readonly host: string;
@@ -35,10 +37,13 @@ export type SkipReason = 'tooLong' | 'nonUtf8' | 'malformed' | 'unknownRule';
 export type ParsedLine = { readonly record: AccessLogRecord } | { readonly skipped: SkipReason };
 
 // The fields of the `egress` logformat, in order (src/squid-config.ts). Fields hold no spaces.
+// `consumer=` is optional: logs written before consumers existed do not have it.
 const LINE =
-  /^(\S+) client=(\S+) endpoint=(\S+) method=([A-Z][A-Z_-]{0,31}) dest=(\S+) sni=(\S+) status=([A-Z_]+\/\d{3}) rule=([a-z-]+) audit=(-|would-deny) bytes_out=(\d+|-) bytes_in=(\d+|-) duration_ms=(-?\d+|-)$/;
+  /^(\S+) client=(\S+) endpoint=(\S+)(?: consumer=(\S+))? method=([A-Z][A-Z_-]{0,31}) dest=(\S+) sni=(\S+) status=([A-Z_]+\/\d{3}) rule=([a-z-]+) audit=(-|would-deny) bytes_out=(\d+|-) bytes_in=(\d+|-) duration_ms=(-?\d+|-)$/;
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const ENDPOINT_ID = /^vpce-[0-9a-f]{8,17}$/;
+/** Consumer names, comma-separated (EgressConsumer.name). */
+const CONSUMERS = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}(,[A-Za-z0-9][A-Za-z0-9._-]{0,63})*$/;
 const RULES = new Set<string>(Object.values(EgressRule));
 
 /** Parse one line (without its line break). */
@@ -50,9 +55,10 @@ export function parseAccessLogLine(line: string, maxLineBytes = DEFAULT_MAX_LINE
   if (/[\x00-\x1f\x7f]/.test(line)) return { skipped: 'malformed' };
   const m = LINE.exec(line);
   if (!m) return { skipped: 'malformed' };
-  const [, time, client, endpoint, method, dest, sni, , rule, audit] = m;
+  const [, time, client, endpoint, consumer, method, dest, sni, , rule, audit] = m;
   if (!TIME.test(time) || isIP(client) === 0) return { skipped: 'malformed' };
   if (endpoint !== '-' && !ENDPOINT_ID.test(endpoint)) return { skipped: 'malformed' };
+  if (consumer !== undefined && consumer !== '-' && !CONSUMERS.test(consumer)) return { skipped: 'malformed' };
   // `-`: the transaction ended before the policy decided (kept, counted apart by the builder).
   if (rule !== '-' && !RULES.has(rule)) return { skipped: 'unknownRule' };
   const colon = dest.lastIndexOf(':');
@@ -69,6 +75,7 @@ export function parseAccessLogLine(line: string, maxLineBytes = DEFAULT_MAX_LINE
     record: {
       client,
       endpointId: endpoint === '-' ? undefined : endpoint,
+      ...(consumer !== undefined && consumer !== '-' ? { consumers: consumer.split(',') } : {}),
       method,
       host,
       port: Number(portText),

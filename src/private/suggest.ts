@@ -49,8 +49,13 @@ export interface SuggestedAwsEndpoints {
   readonly alsoAllows: string[];
 }
 
-/** One consumer: a VPC endpoint ID, or a client address when the line names no endpoint. */
+/**
+ * One consumer: the policy consumers the log names (`consumer=`), else a VPC endpoint ID, else a
+ * client address.
+ */
 export interface SuggestedConsumer {
+  /** The policy's consumer names the lines carry, comma-separated. */
+  readonly consumer?: string;
   readonly endpointId?: string;
   readonly sources: string[];
   readonly requests: number;
@@ -106,7 +111,7 @@ export class SuggestionBuilder {
   private readonly names = new Map<string, number>();
   private readonly consumers = new Map<
     string,
-    { endpointId?: string; sources: Set<string>; requests: number; names: Map<string, number> }
+    { consumer?: string; endpointId?: string; sources: Set<string>; requests: number; names: Map<string, number> }
   >();
   private readonly ports = new Map<number, number>();
   private plainHttp = 0;
@@ -146,10 +151,11 @@ export class SuggestionBuilder {
     }
     this.suggested++;
     const hostNames = r.sni && r.sni !== r.host ? [r.host, r.sni] : [r.host];
-    const key = r.endpointId ?? r.client;
+    const consumer = r.consumers?.join(',');
+    const key = consumer !== undefined ? `consumer ${consumer} ${r.endpointId ?? ''}` : (r.endpointId ?? r.client);
     let c = this.consumers.get(key);
     if (!c) {
-      c = { endpointId: r.endpointId, sources: new Set(), requests: 0, names: new Map() };
+      c = { consumer, endpointId: r.endpointId, sources: new Set(), requests: 0, names: new Map() };
       this.consumers.set(key, c);
     }
     c.sources.add(r.client);
@@ -186,6 +192,7 @@ export class SuggestionBuilder {
       awsEndpoints: aws,
       consumers: [...this.consumers.values()]
         .map((c) => ({
+          ...(c.consumer ? { consumer: c.consumer } : {}),
           ...(c.endpointId ? { endpointId: c.endpointId } : {}),
           sources: [...c.sources].sort(),
           requests: c.requests,
@@ -413,9 +420,13 @@ export function renderTypeScript(s: Suggestion): string {
   if (s.policy.allowPlainHttp) props.push('allowPlainHttp: true');
   lines.push(`export const policy = new EgressPolicy({ ${props.join(', ')} });`);
   if (s.consumers.length > 0) {
-    lines.push('', '// Per consumer (endpoint ID, or client address when the log names no endpoint):');
+    lines.push(
+      '',
+      '// Per consumer (policy consumer and endpoint ID, or client address when the log names no endpoint):',
+    );
     for (const c of s.consumers) {
-      const who = c.endpointId ? `${c.endpointId} (from ${c.sources.join(', ')})` : c.sources.join(', ');
+      const id = c.endpointId ? `${c.endpointId} (from ${c.sources.join(', ')})` : c.sources.join(', ');
+      const who = c.consumer ? `consumer ${c.consumer}, ${id}` : id;
       lines.push(`//   ${who}: ${plural(c.requests)}: ${c.names.map((n) => `${n.name} ${n.count}`).join(', ')}`);
     }
   }

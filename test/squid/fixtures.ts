@@ -33,6 +33,7 @@ export function hostsFor(lab: Lab): Record<string, string> {
     'exact.allowed.test.evil.test',
     'wild.test.evil.test',
     'sts.us-east-1.amazonaws.com.evil.test',
+    ...CONSUMER_NAMES,
   ];
   const hosts: Record<string, string> = {};
   for (const n of names) hosts[n] = up;
@@ -64,6 +65,16 @@ export function dnsRecordsFor(lab: Lab): Record<string, string[]> {
   };
 }
 
+/** Destinations of the consumers in the per-consumer tests (each on one consumer's list, or the apex of one). */
+export const CONSUMER_NAMES = [
+  'a-only.consumers.test',
+  'x.a-wild.consumers.test',
+  'a-wild.consumers.test',
+  'b-only.consumers.test',
+  'vpn-only.consumers.test',
+  'c-only.consumers.test',
+];
+
 /** Names the upstream certificate covers. */
 export const CERT_NAMES = [
   '*.allowed.test',
@@ -84,4 +95,6 @@ export const CERT_NAMES = [
   '*.us-east-1.amazonaws.com.evil.test',
   '*.private.allowed.test',
   '*.dns.allowed.test',
+  '*.consumers.test',
+  '*.a-wild.consumers.test',
 ];

@@ -16,7 +16,10 @@ import { describeWithRealSquid } from './requirements';
 import { DnsServer, SquidRun, Upstream, UPSTREAM_PLAIN_PORTS, UPSTREAM_TLS_PORTS, waitFor } from './squid-runner';
 import { EgressDecision, EgressMode, EgressPolicy, EgressPolicyProps, EgressRequest, EgressRule } from '../../src';
 
-type ConfigName = 'default' | 'plain' | 'ppv2' | 'private';
+type ConfigName = 'default' | 'plain' | 'ppv2' | 'private' | 'consumers' | 'consumers-only';
+
+/** Configurations whose clients come with a PROXY protocol v2 header (identity from the "NLB"). */
+const PPV2_CONFIGS: ConfigName[] = ['ppv2', 'consumers', 'consumers-only'];
 
 /** Rules that deny in audit mode too (the guardrails), written here independently of the chain. */
 const GUARDRAILS = new Set<EgressRule>([
@@ -38,6 +41,11 @@ interface Case {
   readonly raw?: string;
   readonly hostHeader?: string;
   readonly ppv2?: Ppv2Header;
+  /**
+   * The endpoint ID a user passes to evaluate() when it differs from the header's (a TLV of another
+   * subtype carries no endpoint ID); null = none.
+   */
+  readonly evaluateEndpointId?: string | null;
   /** 'invalid': evaluate() throws and Squid refuses to parse the request (never reached). */
   readonly expect: 'allow' | 'deny' | 'invalid';
   /** The rule that must decide in enforce mode (checked against evaluate() and Squid's access log). */
@@ -47,6 +55,167 @@ interface Case {
 }
 
 const VPCE = 'vpce-0123456789abcdef0';
+
+/** The consumers' endpoints, and the policy that gives each its own destinations. */
+const VPCE_A = 'vpce-0aaaaaaaaaaaaaaa1';
+const VPCE_B = 'vpce-0bbbbbbbbbbbbbbb2';
+const VPCE_C = 'vpce-0ccccccccccccccc3';
+const CONSUMERS = [
+  { name: 'team-a', endpointIds: [VPCE_A], allowedDomains: ['a-only.consumers.test', '*.a-wild.consumers.test'] },
+  { name: 'team-b', endpointIds: [VPCE_B], allowedDomains: ['b-only.consumers.test', 'a-wild.consumers.test'] },
+  { name: 'vpn', sourceCidrs: ['10.70.0.0/16'], allowedDomains: ['vpn-only.consumers.test'] },
+  { name: 'pinned', endpointIds: [VPCE_C], sourceCidrs: ['10.80.0.0/16'], allowedDomains: ['c-only.consumers.test'] },
+];
+
+/**
+ * Per-consumer destinations: who (the PROXY header), where, and what must happen. A client gets the
+ * shared list plus the lists of the consumers it is; anyone else, including a client whose header
+ * carries no, a malformed or an unknown endpoint ID, gets the shared list only.
+ */
+function consumerCases(): Case[] {
+  const who: Record<string, Ppv2Header> = {
+    'team-a': { source: '10.50.1.2', endpointId: VPCE_A },
+    'team-b': { source: '10.60.1.2', endpointId: VPCE_B },
+    vpn: { source: '10.70.1.2' },
+    pinned: { source: '10.80.1.2', endpointId: VPCE_C },
+    'team-a from the VPN range': { source: '10.70.9.9', endpointId: VPCE_A },
+    "pinned's endpoint from another network": { source: '10.81.1.2', endpointId: VPCE_C },
+    'an unknown endpoint': { source: '10.90.1.2', endpointId: 'vpce-0fffffffffffffff0' },
+    'no endpoint TLV': { source: '10.50.1.2' },
+    "team-a's ID in upper case": { source: '10.50.1.2', endpointId: VPCE_A.toUpperCase() },
+    "team-a's ID with a suffix": { source: '10.50.1.2', endpointId: `${VPCE_A}0` },
+    "team-a's ID with a non-hex suffix": { source: '10.50.1.2', endpointId: `${VPCE_A}z` },
+    "team-a's ID with a prefix": { source: '10.50.1.2', endpointId: `x${VPCE_A}` },
+    "team-a's ID with spaces and a line break": {
+      source: '10.50.1.2',
+      endpointId: `${VPCE_A} OK\nOK endpoint=${VPCE_A}`,
+    },
+    "team-a's ID in a TLV of another subtype": { source: '10.50.1.2', endpointId: VPCE_A, endpointSubtype: 0x02 },
+  };
+  // Who may reach each destination beyond the shared list.
+  const reach: Record<string, string[]> = {
+    'a-only.consumers.test': ['team-a', 'team-a from the VPN range'],
+    'x.a-wild.consumers.test': ['team-a', 'team-a from the VPN range'],
+    'a-wild.consumers.test': ['team-b'],
+    'b-only.consumers.test': ['team-b'],
+    'vpn-only.consumers.test': ['vpn', 'team-a from the VPN range'],
+    'c-only.consumers.test': ['pinned'],
+  };
+  const out: Case[] = [];
+  for (const [client, header] of Object.entries(who)) {
+    const evaluateEndpointId = header.endpointSubtype === undefined ? {} : { evaluateEndpointId: null };
+    for (const [host, allowed] of Object.entries(reach)) {
+      const ok = allowed.includes(client);
+      out.push({
+        config: 'consumers',
+        name: `${client} -> ${host}`,
+        host,
+        ppv2: header,
+        ...evaluateEndpointId,
+        expect: ok ? 'allow' : 'deny',
+        rule: ok ? EgressRule.ALLOWLISTED : EgressRule.DESTINATION_NOT_ALLOWED,
+      });
+    }
+    out.push({
+      config: 'consumers',
+      name: `${client} -> the shared list`,
+      host: 'exact.allowed.test',
+      ppv2: header,
+      ...evaluateEndpointId,
+      expect: 'allow',
+      rule: EgressRule.ALLOWLISTED,
+    });
+    // With no shared list, only a consumer reaches anything.
+    const own = Object.entries(reach).find(([, a]) => a.includes(client))?.[0] ?? 'a-only.consumers.test';
+    const ok = reach[own].includes(client);
+    out.push({
+      config: 'consumers-only',
+      name: `no shared list: ${client} -> ${own}`,
+      host: own,
+      ppv2: header,
+      ...evaluateEndpointId,
+      expect: ok ? 'allow' : 'deny',
+      rule: ok ? EgressRule.ALLOWLISTED : EgressRule.DESTINATION_NOT_ALLOWED,
+    });
+    out.push({
+      config: 'consumers-only',
+      name: `no shared list: ${client} -> a name only the shared list of the other config has`,
+      host: 'exact.allowed.test',
+      ppv2: header,
+      ...evaluateEndpointId,
+      expect: 'deny',
+      rule: EgressRule.DESTINATION_NOT_ALLOWED,
+    });
+  }
+  const a = who['team-a'];
+  const b = who['team-b'];
+  const tls: Array<[string, Ppv2Header, string, string, boolean]> = [
+    ["team-a's destination, team-b's name in the TLS SNI", a, 'a-only.consumers.test', 'b-only.consumers.test', false],
+    ['a shared name, the consumer own name in the SNI', b, 'exact.allowed.test', 'b-only.consumers.test', true],
+    [
+      "team-b's name in the SNI of team-a's tunnel to a shared name",
+      a,
+      'exact.allowed.test',
+      'b-only.consumers.test',
+      false,
+    ],
+    ["team-a's wildcard subdomain, its apex in the SNI", a, 'x.a-wild.consumers.test', 'a-wild.consumers.test', false],
+    ["team-b's apex entry, a subdomain in the SNI", b, 'a-wild.consumers.test', 'x.a-wild.consumers.test', false],
+    ['a consumer name with a trailing dot in the SNI', a, 'a-only.consumers.test', 'a-only.consumers.test.', false],
+    ['a consumer name in upper case in the SNI', a, 'exact.allowed.test', 'A-ONLY.CONSUMERS.TEST', true],
+  ];
+  for (const [why, header, host, sni, ok] of tls) {
+    out.push({
+      config: 'consumers',
+      name: `TLS: ${why}`,
+      host,
+      sni,
+      ppv2: header,
+      expect: ok ? 'allow' : 'deny',
+      rule: ok ? EgressRule.ALLOWLISTED : EgressRule.SNI_NOT_ALLOWED,
+    });
+  }
+  out.push({
+    config: 'consumers',
+    name: 'TLS: a consumer destination without SNI',
+    host: 'a-only.consumers.test',
+    sni: null,
+    ppv2: a,
+    expect: 'allow',
+    rule: EgressRule.ALLOWLISTED,
+  });
+  // Plain HTTP (on in this config) and the guardrails apply to consumers as to everyone.
+  out.push({
+    config: 'consumers',
+    name: "plain HTTP: team-a's destination",
+    host: 'a-only.consumers.test',
+    method: 'GET',
+    port: 80,
+    ppv2: a,
+    expect: 'allow',
+    rule: EgressRule.ALLOWLISTED,
+  });
+  out.push({
+    config: 'consumers',
+    name: "plain HTTP: team-b to team-a's destination",
+    host: 'a-only.consumers.test',
+    method: 'GET',
+    port: 80,
+    ppv2: b,
+    expect: 'deny',
+    rule: EgressRule.DESTINATION_NOT_ALLOWED,
+  });
+  out.push({
+    config: 'consumers',
+    name: 'team-a, a port the policy does not list',
+    host: 'a-only.consumers.test',
+    port: 8443,
+    ppv2: a,
+    expect: 'deny',
+    rule: EgressRule.PORT_NOT_ALLOWED,
+  });
+  return out;
+}
 
 function cases(lab: Lab): Case[] {
   const up = lab.upstreamAddresses[0];
@@ -738,6 +907,7 @@ function cases(lab: Lab): Case[] {
     expect: 'deny',
     rule: EgressRule.TO_LINK_LOCAL,
   });
+  out.push(...consumerCases());
   return out;
 }
 
@@ -757,6 +927,10 @@ function policyProps(config: ConfigName, mode: EgressMode): EgressPolicyProps {
       };
     case 'private':
       return { allowedDomains: ALLOWED_DOMAINS, allowedPrivateCidrs: ['10.233.250.0/24', 'fd00:233::/64'], mode };
+    case 'consumers':
+      return { allowedDomains: ALLOWED_DOMAINS, allowPlainHttp: true, consumers: CONSUMERS, mode };
+    case 'consumers-only':
+      return { consumers: CONSUMERS, mode };
   }
 }
 
@@ -771,7 +945,7 @@ function requestFor(c: Case, dns: Record<string, string[]>): EgressRequest {
     sni: c.sni === undefined ? undefined : (c.sni ?? undefined),
     resolvedAddresses: dns[key],
     sourceAddress: c.ppv2?.source,
-    endpointId: c.ppv2?.endpointId,
+    endpointId: c.evaluateEndpointId === undefined ? c.ppv2?.endpointId : (c.evaluateEndpointId ?? undefined),
   };
 }
 
@@ -825,12 +999,12 @@ describeWithRealSquid('real Squid and evaluate() agree on the request corpus, in
     const failedCases = new Set<Case>();
 
     for (const mode of [EgressMode.ENFORCE, EgressMode.AUDIT]) {
-      for (const config of ['default', 'plain', 'ppv2', 'private'] as ConfigName[]) {
+      for (const config of ['default', 'plain', 'ppv2', 'private', 'consumers', 'consumers-only'] as ConfigName[]) {
         const policy = new EgressPolicy(policyProps(config, mode));
         const squid = await SquidRun.start(lab, policy, {
           bumpFile: certs.bumpFile,
           hosts,
-          proxyProtocolSources: config === 'ppv2' ? [`${lab.hostAddress}/32`] : undefined,
+          proxyProtocolSources: PPV2_CONFIGS.includes(config) ? [`${lab.hostAddress}/32`] : undefined,
         });
         try {
           for (const c of all.filter((x) => x.config === config)) {
@@ -919,8 +1093,12 @@ describeWithRealSquid('real Squid and evaluate() agree on the request corpus, in
               );
             }
             if (c.ppv2) {
-              // The log names the client from the PROXY header (not the NLB) and the bare endpoint ID.
-              const identity = `client=${c.ppv2.source} endpoint=${c.ppv2.endpointId ?? '-'} `;
+              // The log names the client from the PROXY header (not the NLB), the bare endpoint ID (or
+              // '-' when the header has none Squid's helper accepts), and the client's consumers.
+              const id = c.ppv2.endpointSubtype === undefined ? c.ppv2.endpointId : undefined;
+              const endpoint = id !== undefined && /^vpce-[0-9a-f]+$/.test(id) ? id : '-';
+              const consumers = decision.consumers.length > 0 ? decision.consumers.join(',') : '-';
+              const identity = `client=${c.ppv2.source} endpoint=${endpoint} consumer=${consumers} `;
               if (!lines.some((l) => l.includes(identity))) {
                 fail(ruleMismatches, `no access-log line with '${identity}'`);
               }

@@ -11,6 +11,8 @@ export interface Ppv2Header {
   readonly destination?: string;
   /** VPC endpoint ID, sent as AWS TLV 0xEA subtype 0x01. */
   readonly endpointId?: string;
+  /** The TLV's subtype byte (0x01, the VPC endpoint ID, unless a test sends another). */
+  readonly endpointSubtype?: number;
 }
 
 const SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
@@ -28,7 +30,10 @@ export function ppv2(header: Ppv2Header | 'local'): Buffer {
   ports.writeUInt16BE(3128, 2);
   const tlvs: Buffer[] = [];
   if (header.endpointId) {
-    const value = Buffer.concat([Buffer.from([0x01]), Buffer.from(header.endpointId, 'ascii')]);
+    const value = Buffer.concat([
+      Buffer.from([header.endpointSubtype ?? 0x01]),
+      Buffer.from(header.endpointId, 'ascii'),
+    ]);
     const head = Buffer.alloc(3);
     head.writeUInt8(0xea, 0);
     head.writeUInt16BE(value.length, 1);

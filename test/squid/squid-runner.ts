@@ -201,7 +201,9 @@ export class SquidRun {
     const argv = [SQUID, '-k', 'parse', '-f', configFile];
     const [cmd, ...args] = lab ? ['ip', 'netns', 'exec', lab.name, ...argv] : argv;
     try {
-      const r = spawnSync(cmd, args, { encoding: 'utf8' });
+      // Squid prints every line it processes: a large policy writes megabytes.
+      const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+      if (r.error) throw r.error;
       if (r.status !== 0) throw new Error(r.stderr);
       return r.stderr + r.stdout;
     } catch (e: any) {
