@@ -570,6 +570,53 @@ describe('a 10,000-domain policy', () => {
   });
 });
 
+describe('a shared hub: 200 consumers with 100 destinations each', () => {
+  const consumers = Array.from({ length: 200 }, (_, c) => ({
+    name: `team-${c + 1}`,
+    endpointIds: [`vpce-${(c + 1).toString(16).padStart(17, '0')}`],
+    allowedDomains: Array.from({ length: 100 }, (__, d) => `service-${d}.team-${c + 1}.example-corp.com`),
+  }));
+  let s: Synth;
+  beforeAll(() => {
+    s = synth({}, { allowedDomains: DOMAINS, consumers });
+  });
+
+  test("keeps the user data under EC2's 16 KB limit and the template under CloudFormation's 1 MB", () => {
+    const join = only(s.template, 'AWS::EC2::LaunchTemplate').resource.Properties.LaunchTemplateData.UserData[
+      'Fn::Base64'
+    ]['Fn::Join'][1];
+    const userData = join.reduce(
+      (n: number, part: unknown) => n + (typeof part === 'string' ? Buffer.byteLength(part) : 128),
+      0,
+    );
+    expect(userData).toBeLessThan(4 * 1024);
+    const bytes = Buffer.byteLength(JSON.stringify(s.template.toJSON()));
+    expect(bytes).toBeLessThan(1_000_000);
+    expect(bytes).toBeLessThan(200_000);
+  });
+
+  test("ships the consumers' file (about 1 MB) as one S3 asset the instance role alone may read", () => {
+    const file = filesOf(s.template, 'stage')[`${STAGE}/etc/squid/egress-consumers.conf`];
+    expect(file.content).toBeUndefined();
+    const key = /([0-9a-f]{64}\.conf)/.exec(JSON.stringify(file.source))![1];
+    const statements = only(s.template, 'AWS::IAM::Policy').resource.Properties.PolicyDocument.Statement;
+    const s3 = statements.filter((st: any) => JSON.stringify(st.Action).includes('s3:'));
+    expect(s3).toHaveLength(1);
+    expect(JSON.stringify(s3[0].Resource)).toContain(key);
+    expect(JSON.stringify(s3[0].Resource)).not.toContain('*');
+  });
+
+  test("changing one consumer's list reloads in place: the launch template stays, the staged metadata changes", () => {
+    const changed = consumers.map((c, i) =>
+      i === 41 ? { ...c, allowedDomains: [...c.allowedDomains, 'new.example.net'] } : c,
+    );
+    const b = synth({}, { allowedDomains: DOMAINS, consumers: changed });
+    const lt = (x: Synth) => only(x.template, 'AWS::EC2::LaunchTemplate').resource;
+    expect(lt(b)).toEqual(lt(s));
+    expect(initOf(b.template).stage).not.toEqual(initOf(s.template).stage);
+  });
+});
+
 describe('creation, updates and scaling', () => {
   test("the group is created only after the subnets' route to the internet (NAT gateway) exists", () => {
     const { template } = synth();
