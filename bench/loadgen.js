@@ -30,6 +30,7 @@ const warmupMs = (a.warmup ?? 1) * 1000;
 const windowMs = (a.seconds ?? 5) * 1000;
 const opTimeoutMs = a.opTimeoutMs ?? 10_000;
 const MAX_SAMPLES = 5_000_000;
+const ppv2Header = a.proxy?.ppv2 ? Buffer.from(a.proxy.ppv2, 'hex') : undefined;
 
 const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const hardDeadline = setTimeout(() => {
@@ -65,7 +66,11 @@ function openTls(cb) {
   raw = net.connect({ host: a.proxy.host, port: a.proxy.port });
   raw.setNoDelay(true);
   raw.once('error', (e) => finish(e));
-  raw.once('connect', () => raw.write(`CONNECT ${name}:${a.upstream.port} HTTP/1.1\r\nHost: ${name}:${a.upstream.port}\r\n\r\n`));
+  raw.once('connect', () => {
+    // Behind the load balancer every connection starts with its PROXY protocol v2 header.
+    if (ppv2Header) raw.write(ppv2Header);
+    raw.write(`CONNECT ${name}:${a.upstream.port} HTTP/1.1\r\nHost: ${name}:${a.upstream.port}\r\n\r\n`);
+  });
   let head = '';
   const onHead = (d) => {
     head += d.toString('latin1');

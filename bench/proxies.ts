@@ -15,6 +15,8 @@ import { SQUID, SquidRun, stopSquidMaster, waitFor } from '../test/squid/squid-r
 export interface ProxyEndpoint {
   readonly host: string;
   readonly port: number;
+  /** A PROXY protocol v2 header (hex) the client sends first, as the load balancer would. */
+  readonly ppv2?: string;
 }
 
 /** A proxy (or none) running inside the lab. */
@@ -128,10 +130,19 @@ export interface ConfigTweak {
  */
 export async function startRendered(
   ctx: LabContext,
-  opts: { vcpus?: number; smp?: boolean; tweak?: ConfigTweak; port?: number } = {},
+  opts: {
+    vcpus?: number;
+    smp?: boolean;
+    tweak?: ConfigTweak;
+    port?: number;
+    /** Another policy than the lab's allowlist. */
+    policy?: EgressPolicy;
+    /** PROXY protocol on (trusting the lab's client side); clients send this header (hex). */
+    ppv2?: string;
+  } = {},
 ): Promise<RunningTarget> {
   const dir = workDir(ctx, 'rendered');
-  const policy = new EgressPolicy({ allowedDomains: ctx.allowedDomains });
+  const policy = opts.policy ?? new EgressPolicy({ allowedDomains: ctx.allowedDomains });
   const pidFile = join(dir, 'logs', 'squid.pid');
   const conf = SquidConfig.render(policy, {
     listenAddress: ctx.lab.proxyAddress,
@@ -144,6 +155,8 @@ export async function startRendered(
     hostsFile: hostsFile(ctx, dir),
     dnsNameservers: ['127.0.0.1'],
     shutdownLifetime: Duration.seconds(1),
+    // The load generator runs inside the namespace: its connections come from the proxy address itself.
+    proxyProtocolSources: opts.ppv2 ? [`${ctx.lab.proxyAddress}/32`] : undefined,
   });
   let files = conf.files;
   if (opts.tweak) {
@@ -158,7 +171,8 @@ export async function startRendered(
   SquidRun.write({ ...conf, files });
   SquidRun.parse(ctx.lab, conf.configFile);
   const configText = files[0].content;
-  return startSquid(ctx, conf.configFile, pidFile, opts.port ?? 3128, !!opts.smp, conf.cacheLog, configText);
+  const t = await startSquid(ctx, conf.configFile, pidFile, opts.port ?? 3128, !!opts.smp, conf.cacheLog, configText);
+  return opts.ppv2 ? { ...t, proxy: { ...t.proxy!, ppv2: opts.ppv2 }, pids: () => t.pids(), stop: () => t.stop() } : t;
 }
 
 /**

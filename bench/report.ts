@@ -44,6 +44,8 @@ export interface BenchReport {
   workers: DataRow[];
   experiments: ExperimentRow[];
   experimentDirect?: DataRow[];
+  /** Section 5: the per-consumer policy's cost per new tunnel (run.ts `consumers`). */
+  consumers?: ExperimentRow[];
   /** What each proxy did with a CONNECT to a name that is not on the allowlist. */
   filter: Record<string, string>;
   configs: { rendered?: string };
@@ -413,6 +415,8 @@ export function renderReport(rep: BenchReport): string {
   if (rep.memory?.length) L.push(...memorySection(rep.memory));
   else if (rep.memoryError) L.push('## 4. Memory per tunnel', '', `Not measured in this run: ${rep.memoryError}.`, '');
 
+  if (rep.consumers?.length) L.push(...consumersSection(rep.consumers));
+
   // ---- What we tried ----
   L.push(...whatWeTried(rep));
 
@@ -443,6 +447,50 @@ function experimentPassText(rep: BenchReport): string {
     : n === 2
       ? 'two passes; each row is their mean'
       : 'one pass';
+}
+
+/** Section 5: proxy CPU per new tunnel of policies with consumers, against one list in the same run. */
+function consumersSection(rows: ExperimentRow[]): string[] {
+  const base = rows[0]?.results;
+  const n = Math.max(0, ...rows.map((x) => x.results?.[0]?.passes?.length ?? 1));
+  const L = [
+    '## 5. Per-consumer policy: cost per new tunnel',
+    '',
+    'Every client here comes with a PROXY protocol v2 header (as behind the load balancer) naming the VPC endpoint',
+    "of the last consumer of the policy, and opens tunnels to a name only that consumer's own list holds: Squid walks",
+    "every consumer's identity and destination lines before the grant. The first row is the same shared list with no",
+    'consumers (the name on the shared list), PROXY protocol on too. Each consumer lists 100 names. All rows run at',
+    `once (each Squid on its own port), measured in ${n} passes that alternate their order; proxy CPU per tunnel is the`,
+    'median pass, and "× one list" divides it by the first row\'s in the same run. Goal: at most 1.05×.',
+    '',
+    '| Policy | New tunnels/s (16) | Proxy CPU µs/tunnel (16) | × one list (16) | New tunnels/s (128) | Proxy CPU µs/tunnel (128) | × one list (128) | Goal ≤ 1.05× |',
+    '|---|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const x of rows) {
+    if (x.error || !x.results) {
+      L.push(`| ${x.name} | failed: ${(x.error ?? '').replace(/\|/g, '\\|').slice(0, 120)} |`);
+      continue;
+    }
+    const cells: string[] = [];
+    let worst = 0;
+    x.results.forEach((r, i) => {
+      const v = r ? medianCpuPerTunnel(r) : undefined;
+      const b = base?.[i] ? medianCpuPerTunnel(base[i]) : undefined;
+      if (v !== undefined && b) worst = Math.max(worst, v / b);
+      cells.push(f0(r?.rate), f0(v), ratio(v, b));
+    });
+    L.push(`| ${x.name} | ${cells.join(' | ')} | ${x === rows[0] ? 'baseline' : pass(worst <= 1.05)} |`);
+  }
+  L.push(
+    '',
+    'What a consumer costs: Squid walks the consumers once per connection to mark the ones the client is, and again',
+    'for a destination or server name the shared list does not hold. The walks go by groups of 16 consumers, each',
+    "entered only when its pre-check (its members' endpoint IDs, or networks) matches the client, so a walk costs a",
+    'few ACL checks per group plus those of one group, and grows with the number of consumers, not with the length of',
+    'their lists (a list is one dstdomain lookup). A request to a name on the shared list skips the destination walks.',
+    '',
+  );
+  return L;
 }
 
 function whatWeTried(rep: BenchReport): string[] {

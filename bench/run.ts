@@ -14,7 +14,7 @@
  *   BENCH_WARMUP=0.5       warm-up before each window (seconds)
  *   BENCH_TARGET_PASSES=5  passes over the configs each target compares (the median pass counts)
  *   BENCH_CONCURRENCY=1,16,128,512
- *   BENCH_SECTIONS=datapath,workers,experiments,synth,evaluate,memory
+ *   BENCH_SECTIONS=datapath,workers,experiments,consumers,synth,evaluate,memory
  *   BENCH_MEMORY_POINTS=1000,5000,10000  tunnels held by the memory section (bench/memory.ts)
  *   BENCH_EXPERIMENTS=<names>  only these "What we tried" variants (comma-separated; the baseline
  *                          and the seed config always run)
@@ -53,7 +53,9 @@ import {
 } from './proxies';
 import { BenchReport, renderReport } from './report';
 import { benchSynth, synthSubject } from './synth';
+import { EgressConsumer, EgressPolicy } from '../src';
 import { Lab } from '../test/squid/lab';
+import { ppv2 } from '../test/squid/proxy-client';
 
 const LOCK = '/tmp/pep-squid.lock';
 const ROOT = resolve(__dirname, '..');
@@ -81,7 +83,7 @@ const CFG = {
     return n;
   }),
   sections: new Set(
-    (process.env.BENCH_SECTIONS ?? 'datapath,workers,experiments,synth,evaluate,memory')
+    (process.env.BENCH_SECTIONS ?? 'datapath,workers,experiments,consumers,synth,evaluate,memory')
       .split(',')
       .map((s) => s.trim()),
   ),
@@ -220,7 +222,7 @@ async function main(): Promise<void> {
   };
   log(`machine: ${report.machine.cpu}, ${report.machine.cores} cores; load ${report.machine.loadavg}`);
 
-  const needLab = ['datapath', 'workers', 'experiments'].some((s) => CFG.sections.has(s));
+  const needLab = ['datapath', 'workers', 'experiments', 'consumers'].some((s) => CFG.sections.has(s));
   if (needLab) await dataPath(report);
   // Synth and evaluate() run in this process: give it the same priority as the data-path processes.
   if (NICE !== 0) os.setPriority(NICE);
@@ -352,6 +354,7 @@ async function dataPath(report: BenchReport): Promise<void> {
     }
 
     if (CFG.sections.has('experiments')) await experiments(report, ctx, lo, running);
+    if (CFG.sections.has('consumers')) await consumerCost(report, ctx, lo, running);
   } finally {
     for (const t of running) await t.stop().catch(() => {});
     lab.destroy();
@@ -518,6 +521,75 @@ async function experiments(
   }
   report.experiments.sort(
     (a, b) => VARIANTS.findIndex((v) => v.name === a.name) - VARIANTS.findIndex((v) => v.name === b.name),
+  );
+}
+
+/** The consumer counts section 5 compares with one shared list. */
+const CONSUMER_COUNTS = [10, 50, 200];
+
+/**
+ * Section 5: what a per-consumer policy costs per new tunnel. The client is the last consumer and
+ * tunnels to a name only its list holds (the most lines Squid walks); the baseline is the shared
+ * list alone with the name on it. Every policy runs at once; passes alternate their order.
+ */
+async function consumerCost(
+  report: BenchReport,
+  ctx: LabContext,
+  lo: LoadOptions,
+  running: RunningTarget[],
+): Promise<void> {
+  const shared = ctx.allowedDomains.filter((d) => d !== ctx.name);
+  const endpointId = (i: number) => `vpce-${i.toString(16).padStart(17, '0')}`;
+  const consumers = (n: number): EgressConsumer[] =>
+    Array.from({ length: n }, (_, i) => ({
+      name: `team-${i + 1}`,
+      endpointIds: [endpointId(i + 1)],
+      allowedDomains: Array.from({ length: 100 }, (__, d) =>
+        i === n - 1 && d === 99 ? ctx.name : `svc-${d}.team-${i + 1}.example.net`,
+      ),
+    }));
+  const variants: Array<{ name: string; policy: EgressPolicy; client: number }> = [
+    {
+      name: 'one shared list, no consumers',
+      policy: new EgressPolicy({ allowedDomains: ctx.allowedDomains }),
+      client: 1,
+    },
+    ...CONSUMER_COUNTS.map((n) => ({
+      name: `${n} consumers × 100 names`,
+      policy: new EgressPolicy({ allowedDomains: shared, consumers: consumers(n) }),
+      client: n,
+    })),
+  ];
+  const live: Array<{ name: string; t: RunningTarget; results: LoadResult[][] }> = [];
+  report.consumers = [];
+  for (const [i, v] of variants.entries()) {
+    try {
+      const header = ppv2({ source: '10.50.1.2', endpointId: endpointId(v.client) }).toString('hex');
+      const t = await startRendered(ctx, { policy: v.policy, ppv2: header, port: 3400 + i });
+      running.push(t);
+      const ok = await runLoad(lo, t, 'once', 1);
+      if (!ok.ok) throw new Error(ok.error);
+      live.push({ name: v.name, t, results: [[], []] });
+    } catch (e: any) {
+      report.consumers.push({ name: v.name, why: '', error: String(e.message).split('\n')[0] });
+    }
+  }
+  for (const [k, c] of [16, 128].entries()) {
+    for (let pass = 1; pass <= CFG.experimentPasses; pass++) {
+      for (const x of pass % 2 === 1 ? live : [...live].reverse()) {
+        const r = await measure(lo, x.t, 'rate', c);
+        x.results[k].push(r);
+        log(`consumers ${x.name}: rate c=${c} (pass ${pass}): ${summary(r)}`);
+      }
+    }
+  }
+  for (const x of live) {
+    report.consumers.push({ name: x.name, why: '', results: x.results.map(combine) });
+    await x.t.stop();
+    running.splice(running.indexOf(x.t), 1);
+  }
+  report.consumers.sort(
+    (a, b) => variants.findIndex((v) => v.name === a.name) - variants.findIndex((v) => v.name === b.name),
   );
 }
 

@@ -10,11 +10,12 @@
  * same private address ranges.
  *
  * @example
- * const payments: EgressConsumer = {
- *   name: 'payments',
- *   endpointIds: ['vpce-0123456789abcdef0'],
- *   allowedDomains: ['api.stripe.com'],
- * };
+ * const policy = new EgressPolicy({
+ *   allowedDomains: ['sts.eu-west-1.amazonaws.com'],
+ *   consumers: [
+ *     { name: 'payments', endpointIds: ['vpce-0123456789abcdef0'], allowedDomains: ['api.stripe.com'] },
+ *   ],
+ * });
  */
 export interface EgressConsumer {
   /**

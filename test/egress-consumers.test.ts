@@ -324,99 +324,148 @@ describe('what the chain renders for consumers', () => {
     expect(conf.files[0].content).not.toMatch(/^include /m);
   });
 
-  test('each consumer is identified once per connection, then its list marks the destination and the server name', () => {
+  test('the client is identified once per connection; the destination and server-name rules consult the consumers only for names the shared list lacks', () => {
     const p = new EgressPolicy({ allowedDomains: ['*.star.test'], consumers: [TEAM_A, VPN, PINNED] });
     const { httpAccess, sslBump } = render(p);
     const start = httpAccess.indexOf('http_access deny egress_endpoint !all') + 1;
-    expect(httpAccess.slice(start, start + 8)).toEqual([
-      '# Consumers: which consumers the client is (once per connection), then whether one of them lists the destination.',
-      'http_access deny !egress_identified egress_c1_endpoint egress_c1_mark egress_c1_log !all',
-      'http_access deny !egress_identified egress_c2_source egress_c2_mark egress_c2_log !all',
-      'http_access deny !egress_identified egress_c3_endpoint egress_c3_source egress_c3_mark egress_c3_log !all',
-      'http_access deny !egress_identified egress_identify !all',
-      'http_access deny egress_c1 egress_c1_domains !egress_c1_apex egress_grant !all',
-      'http_access deny egress_c2 egress_c2_domains egress_grant !all',
-      'http_access deny egress_c3 egress_c3_domains egress_grant !all',
+    expect(httpAccess.slice(start, start + 2)).toEqual([
+      '# Consumers: mark which consumers the client is, once per connection (annotates only).',
+      'http_access deny !egress_identified egress_consumers egress_identify !all',
     ]);
-    // The destination rules give way to a consumer's mark; the final allow lines accept it.
+    // The shared list's ACL comes first: a name it holds never walks the consumers.
     expect(httpAccess).toContain(
-      'http_access allow CONNECT egress_subdomain_only_names !egress_granted egress_client_rule_destination_not_allowed egress_refuse',
+      'http_access allow CONNECT egress_subdomain_only_names !egress_consumer_destination egress_client_rule_destination_not_allowed egress_refuse',
     );
     expect(httpAccess).toContain(
-      'http_access allow CONNECT !egress_allowed_domains !egress_granted egress_client_rule_destination_not_allowed egress_refuse',
+      'http_access allow CONNECT !egress_allowed_domains !egress_consumer_destination egress_client_rule_destination_not_allowed egress_refuse',
+    );
+    expect(httpAccess).toContain(
+      'http_access deny !CONNECT !egress_allowed_domains !egress_consumer_destination egress_rule_destination_not_allowed',
     );
     expect(httpAccess.slice(-3)).toEqual([
       'http_access allow CONNECT egress_granted egress_client_rule_allowlisted',
       'http_access allow !CONNECT egress_granted egress_rule_allowlisted',
       'http_access deny all',
     ]);
-    const sni = sslBump.indexOf(
-      "# Consumers: whether one of the client's consumers lists the TLS server name (annotates only).",
-    );
-    expect(sslBump.slice(sni + 1, sni + 4)).toEqual([
-      'ssl_bump terminate egress_c1 egress_c1_sni !egress_c1_apex_sni egress_sni_grant !all',
-      'ssl_bump terminate egress_c2 egress_c2_sni egress_sni_grant !all',
-      'ssl_bump terminate egress_c3 egress_c3_sni egress_sni_grant !all',
-    ]);
-    // Marked before the first server-name rule, after the step-1 peek.
-    expect(sni).toBeGreaterThan(sslBump.indexOf('ssl_bump peek egress_step1'));
-    expect(sslBump[sni + 4]).toMatch(/^# sni-not-allowed \(sni-subdomain-only/);
     expect(sslBump).toContain(
-      'ssl_bump terminate egress_subdomain_only_sni !egress_sni_granted egress_client_rule_sni_not_allowed',
+      'ssl_bump terminate egress_subdomain_only_sni !egress_consumer_sni egress_client_rule_sni_not_allowed',
     );
     expect(sslBump).toContain(
-      'ssl_bump terminate !egress_allowed_sni !egress_sni_granted egress_client_rule_sni_not_allowed',
+      'ssl_bump terminate !egress_allowed_sni !egress_consumer_sni egress_client_rule_sni_not_allowed',
     );
   });
 
-  test("the consumers' ACLs: identity, a log name appended per consumer, and its destinations a few per line", () => {
+  test("each consumer's ACLs: who it is, a log name appended, its destinations a few per line, and its grants", () => {
     const many: EgressConsumer = {
       name: 'many',
       endpointIds: [VPCE_B, VPCE_A],
       allowedDomains: Array.from({ length: 20 }, (_, i) => `d${String(i).padStart(2, '0')}.example.com`),
     };
-    const p = new EgressPolicy({ consumers: [TEAM_A, many, PINNED] });
+    const p = new EgressPolicy({ consumers: [TEAM_A, many, VPN, PINNED] });
     const acls = render(p).consumerAcls;
-    expect(acls.slice(0, 7)).toEqual([
+    expect(acls.slice(0, 5)).toEqual([
       '# Rendered by cdk-private-egress-proxy: the consumers of the egress policy, each with its own destinations.',
       'acl egress_identify annotate_client egress_identified=yes',
       'acl egress_identified note egress_identified yes',
       'acl egress_grant annotate_transaction egress_granted=yes',
       'acl egress_granted note egress_granted yes',
-      'acl egress_sni_grant annotate_client egress_sni_granted=yes',
-      'acl egress_sni_granted note egress_sni_granted yes',
     ]);
     const team = (n: number) => acls.slice(acls.findIndex((l) => l.startsWith(`# consumer ${n} `)));
-    expect(team(1).slice(0, 10)).toEqual([
+    expect(team(1).slice(0, 14)).toEqual([
       `# consumer 1 'team-a': endpoints ${VPCE_A}; 2 destinations`,
       `acl egress_c1_endpoint note endpoint ${VPCE_A}`,
       'acl egress_c1_mark annotate_client egress_c1=yes',
       'acl egress_c1_log annotate_client egress_consumer+=team-a',
       'acl egress_c1 note egress_c1 yes',
+      'acl egress_c1_is all-of egress_c1_endpoint egress_c1_mark egress_c1_log',
+      'acl egress_c1_check any-of egress_c1_is all',
       'acl egress_c1_domains dstdomain -n .wild-a.example.com a.example.com',
       'acl egress_c1_sni ssl::server_name .wild-a.example.com a.example.com',
       'acl egress_c1_apex dstdomain -n wild-a.example.com',
       'acl egress_c1_apex_sni ssl::server_name wild-a.example.com',
+      'acl egress_c1_dest all-of egress_c1 egress_c1_domains !egress_c1_apex egress_grant',
+      'acl egress_c1_tls all-of egress_c1 egress_c1_sni !egress_c1_apex_sni',
       '',
     ]);
     const d = (from: number, to: number) =>
       Array.from({ length: to - from }, (_, i) => `d${String(from + i).padStart(2, '0')}.example.com`).join(' ');
-    expect(team(2).slice(0, 10)).toEqual([
+    expect(team(2).slice(0, 13)).toEqual([
       `# consumer 2 'many': endpoints ${VPCE_A} ${VPCE_B}; 20 destinations`,
       `acl egress_c2_endpoint note endpoint ${VPCE_A} ${VPCE_B}`,
       'acl egress_c2_mark annotate_client egress_c2=yes',
       'acl egress_c2_log annotate_client egress_consumer+=many',
       'acl egress_c2 note egress_c2 yes',
+      'acl egress_c2_is all-of egress_c2_endpoint egress_c2_mark egress_c2_log',
+      'acl egress_c2_check any-of egress_c2_is all',
       `acl egress_c2_domains dstdomain -n ${d(0, 16)}`,
       `acl egress_c2_domains dstdomain -n ${d(16, 20)}`,
       `acl egress_c2_sni ssl::server_name ${d(0, 16)}`,
       `acl egress_c2_sni ssl::server_name ${d(16, 20)}`,
+      'acl egress_c2_dest all-of egress_c2 egress_c2_domains egress_grant',
+      'acl egress_c2_tls all-of egress_c2 egress_c2_sni',
+    ]);
+    expect(team(3).slice(0, 2)).toEqual([
+      "# consumer 3 'vpn': sources 10.70.0.0/16; 1 destinations",
+      'acl egress_c3_source src 10.70.0.0/16',
+    ]);
+    expect(team(4).slice(0, 7)).toEqual([
+      `# consumer 4 'pinned': endpoints ${VPCE_C}; sources 10.80.0.0/16 2001:db8:80::/48; 1 destinations`,
+      `acl egress_c4_endpoint note endpoint ${VPCE_C}`,
+      'acl egress_c4_source src 10.80.0.0/16 2001:db8:80::/48',
+      'acl egress_c4_mark annotate_client egress_c4=yes',
+      'acl egress_c4_log annotate_client egress_consumer+=pinned',
+      'acl egress_c4 note egress_c4 yes',
+      'acl egress_c4_is all-of egress_c4_endpoint egress_c4_source egress_c4_mark egress_c4_log',
+    ]);
+  });
+
+  test('the walks over all consumers go by groups of 16, each entered only when its pre-check matches the client', () => {
+    const consumers: EgressConsumer[] = Array.from({ length: 33 }, (_, i) =>
+      i === 17
+        ? { name: `net-${i + 1}`, sourceCidrs: ['10.70.0.0/16'], allowedDomains: [`n${i + 1}.example.com`] }
+        : {
+            name: `team-${i + 1}`,
+            endpointIds: [`vpce-${(i + 1).toString(16).padStart(17, '0')}`],
+            ...(i === 18 ? { sourceCidrs: ['10.80.0.0/16'] } : {}),
+            allowedDomains: [`t${i + 1}.example.com`],
+          },
+    );
+    const acls = render(new EgressPolicy({ consumers })).consumerAcls;
+    const id = (i: number) => `vpce-${i.toString(16).padStart(17, '0')}`;
+    const members = (from: number, to: number, suffix: string) =>
+      Array.from({ length: to - from + 1 }, (_, i) => `egress_c${from + i}${suffix}`).join(' ');
+    const group = (k: number) =>
+      acls.slice(acls.indexOf(`# group ${k}: consumers ${(k - 1) * 16 + 1}-${Math.min(k * 16, 33)}`));
+    expect(group(1).slice(0, 13)).toEqual([
+      '# group 1: consumers 1-16',
+      `acl egress_g1_endpoint note endpoint ${Array.from({ length: 16 }, (_, i) => id(i + 1)).join(' ')}`,
+      'acl egress_g1_pre any-of egress_g1_endpoint',
+      'acl egress_g1_mark annotate_client egress_g1=yes',
+      'acl egress_g1 note egress_g1 yes',
+      `acl egress_g1_members all-of ${members(1, 16, '_check')}`,
+      'acl egress_g1_scan all-of egress_g1_pre egress_g1_mark egress_g1_members',
+      'acl egress_g1_check any-of egress_g1_scan all',
+      `acl egress_g1_dest_any any-of ${members(1, 16, '_dest')}`,
+      'acl egress_g1_dest all-of egress_g1 egress_g1_dest_any',
+      `acl egress_g1_tls_any any-of ${members(1, 16, '_tls')}`,
+      'acl egress_g1_tls all-of egress_g1 egress_g1_tls_any',
       '',
     ]);
-    expect(team(3).slice(0, 3)).toEqual([
-      `# consumer 3 'pinned': endpoints ${VPCE_C}; sources 10.80.0.0/16 2001:db8:80::/48; 1 destinations`,
-      `acl egress_c3_endpoint note endpoint ${VPCE_C}`,
-      'acl egress_c3_source src 10.80.0.0/16 2001:db8:80::/48',
+    // Group 2 holds a consumer by network alone (its networks join the pre-check) and one by
+    // endpoint and network (its endpoint suffices for the pre-check: a superset of its clients).
+    expect(group(2).slice(0, 4)).toEqual([
+      '# group 2: consumers 17-32',
+      `acl egress_g2_endpoint note endpoint ${[17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32].map(id).join(' ')}`,
+      'acl egress_g2_source src 10.70.0.0/16',
+      'acl egress_g2_pre any-of egress_g2_endpoint egress_g2_source',
+    ]);
+    expect(group(3)[5]).toBe('acl egress_g3_members all-of egress_c33_check');
+    expect(acls.slice(-5)).toEqual([
+      '',
+      '# Every consumer the client is (once per connection); whether one of them lists the destination or server name.',
+      'acl egress_consumers all-of egress_g1_check egress_g2_check egress_g3_check',
+      'acl egress_consumer_destination any-of egress_g1_dest egress_g2_dest egress_g3_dest',
+      'acl egress_consumer_sni any-of egress_g1_tls egress_g2_tls egress_g3_tls',
     ]);
   });
 

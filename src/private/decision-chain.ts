@@ -150,7 +150,7 @@ function sniGranted(sni: string, r: ChainRequest, p: ChainPolicy): boolean {
 }
 
 /** The Squid condition a destination rule adds when consumers may open what the shared list does not. */
-function unlessGranted(p: ChainPolicy, acl: 'egress_granted' | 'egress_sni_granted'): string[] {
+function unlessGranted(p: ChainPolicy, acl: 'egress_consumer_destination' | 'egress_consumer_sni'): string[] {
   return p.consumers.length > 0 ? [`!${acl}`] : [];
 }
 
@@ -248,7 +248,7 @@ export function chainRules(): ChainRule[] {
       present: (p) => p.domains.hasSubdomainOnlyApexes,
       denies: (r, p) =>
         r.host.kind === 'name' && p.domains.isSubdomainOnlyApex(r.host.name) && !destinationGranted(r, p),
-      squid: (p) => ({ acls: ['egress_subdomain_only_names', ...unlessGranted(p, 'egress_granted')] }),
+      squid: (p) => ({ acls: ['egress_subdomain_only_names', ...unlessGranted(p, 'egress_consumer_destination')] }),
     },
     {
       id: 'destination-not-listed',
@@ -259,7 +259,7 @@ export function chainRules(): ChainRule[] {
       step: ChainStep.REQUEST,
       present: () => true,
       denies: (r, p) => !(r.host.kind === 'name' && p.domains.matches(r.host.name)) && !destinationGranted(r, p),
-      squid: (p) => ({ acls: ['!egress_allowed_domains', ...unlessGranted(p, 'egress_granted')] }),
+      squid: (p) => ({ acls: ['!egress_allowed_domains', ...unlessGranted(p, 'egress_consumer_destination')] }),
     },
     {
       id: 'to-localhost',
@@ -325,7 +325,7 @@ export function chainRules(): ChainRule[] {
       present: (p) => p.domains.hasSubdomainOnlyApexes,
       denies: (r, p) =>
         r.sni !== undefined && p.domains.isSubdomainOnlyApex(r.sni.toLowerCase()) && !sniGranted(r.sni, r, p),
-      squid: (p) => ({ acls: ['egress_subdomain_only_sni', ...unlessGranted(p, 'egress_sni_granted')] }),
+      squid: (p) => ({ acls: ['egress_subdomain_only_sni', ...unlessGranted(p, 'egress_consumer_sni')] }),
     },
     {
       id: 'sni-not-listed',
@@ -337,7 +337,7 @@ export function chainRules(): ChainRule[] {
       step: ChainStep.TLS_SNI,
       present: () => true,
       denies: (r, p) => r.sni !== undefined && sniNotListed(r.sni, p.domains) && !sniGranted(r.sni, r, p),
-      squid: (p) => ({ acls: ['!egress_allowed_sni', ...unlessGranted(p, 'egress_sni_granted')] }),
+      squid: (p) => ({ acls: ['!egress_allowed_sni', ...unlessGranted(p, 'egress_consumer_sni')] }),
     },
   ];
 }

@@ -61,14 +61,8 @@ export function renderChain(p: ChainPolicy, files: ChainFiles): ChainLines {
     unsupported.push('on_unsupported_protocol tunnel egress_pending egress_handoff egress_client_tunnel');
   }
   const byRule: ChainLines['byRule'] = [];
-  let sniGrants = consumerSslBump(p.consumers);
   for (const rule of chainRules()) {
     if (!rule.present(p)) continue;
-    if (rule.step === ChainStep.TLS_SNI) {
-      // The consumers' server names are marked just before the first server-name rule.
-      sslBump.push(...sniGrants);
-      sniGrants = [];
-    }
     const lines = renderRule(rule, p, use);
     byRule.push({ id: rule.id, lines });
     const target =
@@ -91,12 +85,20 @@ function consumerAcl(index: number): string {
 }
 
 /**
- * The consumers' ACLs. For consumer N (1-based, policy order): `egress_cN_endpoint` (the endpoint
- * ID the identity helper noted) and `egress_cN_source` (the PROXY protocol client address) say who
- * it is; `egress_cN_mark` and `egress_cN_log` annotate a client connection that is it, and
- * `egress_cN` reads the mark; `egress_cN_domains` and `egress_cN_sni` hold its own destinations,
- * `egress_cN_apex` and `egress_cN_apex_sni` the apexes of its `*.name` entries. The marks that
- * the chain's destination and server-name rules read are defined here too.
+ * The consumers' ACLs, in their own file. Each consumer N (1-based, policy order) has:
+ * - `egress_cN_endpoint` (the endpoint ID the identity helper noted) and/or `egress_cN_source`
+ *   (the PROXY protocol client address): who it is;
+ * - `egress_cN_is`: the client is it: mark the connection (`egress_cN`) and name it for the log
+ *   (`egress_consumer+=name`); `egress_cN_check` evaluates that and always matches;
+ * - `egress_cN_domains`/`egress_cN_sni` its own destinations, `egress_cN_apex`/`egress_cN_apex_sni`
+ *   the apexes of its `*.name` entries; `egress_cN_dest`/`egress_cN_tls`: the client is it and its
+ *   list holds the destination/server name.
+ *
+ * Then, over all consumers: `egress_consumers` runs every `egress_cN_check` (once per client
+ * connection); `egress_consumer_destination` and `egress_consumer_sni` match when one of the
+ * client's consumers lists the destination or server name. The destination and server-name rules
+ * consult them only for names the shared list does not hold, so a request the shared list allows
+ * never walks the consumers' lists.
  */
 function consumerDefinitions(consumers: ReadonlyArray<ChainConsumer>): string[] {
   if (consumers.length === 0) return [];
@@ -106,8 +108,6 @@ function consumerDefinitions(consumers: ReadonlyArray<ChainConsumer>): string[] 
     'acl egress_identified note egress_identified yes',
     'acl egress_grant annotate_transaction egress_granted=yes',
     'acl egress_granted note egress_granted yes',
-    'acl egress_sni_grant annotate_client egress_sni_granted=yes',
-    'acl egress_sni_granted note egress_sni_granted yes',
   ];
   consumers.forEach((c, i) => {
     const n = consumerAcl(i);
@@ -118,21 +118,94 @@ function consumerDefinitions(consumers: ReadonlyArray<ChainConsumer>): string[] 
       c.sources ? `sources ${c.sources.toCidrs().join(' ')}` : undefined,
     ].filter((x) => x !== undefined);
     out.push('', `# consumer ${i + 1} '${c.name}': ${who.join('; ')}; ${domains.length} destinations`);
-    if (c.endpoints) out.push(`acl ${n}_endpoint note endpoint ${[...c.endpoints].join(' ')}`);
-    if (c.sources) out.push(`acl ${n}_source src ${c.sources.toCidrs().join(' ')}`);
+    const identity: string[] = [];
+    if (c.endpoints) {
+      out.push(`acl ${n}_endpoint note endpoint ${[...c.endpoints].join(' ')}`);
+      identity.push(`${n}_endpoint`);
+    }
+    if (c.sources) {
+      out.push(`acl ${n}_source src ${c.sources.toCidrs().join(' ')}`);
+      identity.push(`${n}_source`);
+    }
     out.push(
       `acl ${n}_mark annotate_client ${n}=yes`,
       `acl ${n}_log annotate_client egress_consumer+=${c.name}`,
       `acl ${n} note ${n} yes`,
+      `acl ${n}_is all-of ${identity.join(' ')} ${n}_mark ${n}_log`,
+      `acl ${n}_check any-of ${n}_is all`,
     );
     out.push(...valueLines(`${n}_domains dstdomain -n`, domains), ...valueLines(`${n}_sni ssl::server_name`, domains));
+    const apex = apexes.length > 0 ? [` !${n}_apex`, ` !${n}_apex_sni`] : ['', ''];
     if (apexes.length > 0) {
       out.push(
         ...valueLines(`${n}_apex dstdomain -n`, apexes),
         ...valueLines(`${n}_apex_sni ssl::server_name`, apexes),
       );
     }
+    out.push(
+      `acl ${n}_dest all-of ${n} ${n}_domains${apex[0]} egress_grant`,
+      `acl ${n}_tls all-of ${n} ${n}_sni${apex[1]}`,
+    );
   });
+  out.push(...consumerGroups(consumers));
+  return out;
+}
+
+/**
+ * The walks over all consumers, in groups of {@link VALUES_PER_LINE}: a group is entered only when
+ * its pre-check (every endpoint ID of its members, and the networks of those identified by network
+ * alone: a superset of its members' clients) matches the client, so a walk costs a few ACL checks
+ * per group plus those of one group's members, not a few per consumer.
+ * - `egress_consumers` marks every consumer the client is (`egress_gK_check` per group);
+ * - `egress_consumer_destination` / `egress_consumer_sni`: one of the client's consumers lists the
+ *   destination / server name (only entered groups, marked `egress_gK`, are searched).
+ */
+function consumerGroups(consumers: ReadonlyArray<ChainConsumer>): string[] {
+  const out: string[] = [];
+  const checks: string[] = [];
+  const dests: string[] = [];
+  const tls: string[] = [];
+  for (let first = 0; first < consumers.length; first += VALUES_PER_LINE) {
+    const members = consumers.slice(first, first + VALUES_PER_LINE);
+    const k = `egress_g${first / VALUES_PER_LINE + 1}`;
+    const ids = members.flatMap((c) => (c.endpoints ? [...c.endpoints] : []));
+    const nets = members.flatMap((c) => (c.endpoints === undefined && c.sources ? c.sources.toCidrs() : []));
+    const names = (suffix: string) => members.map((_, i) => `${consumerAcl(first + i)}${suffix}`).join(' ');
+    out.push('', `# group ${first / VALUES_PER_LINE + 1}: consumers ${first + 1}-${first + members.length}`);
+    const pre: string[] = [];
+    if (ids.length > 0) {
+      out.push(`acl ${k}_endpoint note endpoint ${ids.join(' ')}`);
+      pre.push(`${k}_endpoint`);
+    }
+    if (nets.length > 0) {
+      out.push(`acl ${k}_source src ${nets.join(' ')}`);
+      pre.push(`${k}_source`);
+    }
+    out.push(
+      `acl ${k}_pre any-of ${pre.join(' ')}`,
+      `acl ${k}_mark annotate_client ${k}=yes`,
+      `acl ${k} note ${k} yes`,
+      `acl ${k}_members all-of ${names('_check')}`,
+      `acl ${k}_scan all-of ${k}_pre ${k}_mark ${k}_members`,
+      `acl ${k}_check any-of ${k}_scan all`,
+      `acl ${k}_dest_any any-of ${names('_dest')}`,
+      `acl ${k}_dest all-of ${k} ${k}_dest_any`,
+      `acl ${k}_tls_any any-of ${names('_tls')}`,
+      `acl ${k}_tls all-of ${k} ${k}_tls_any`,
+    );
+    checks.push(`${k}_check`);
+    dests.push(`${k}_dest`);
+    tls.push(`${k}_tls`);
+  }
+  out.push(
+    '',
+    '# Every consumer the client is (once per connection); whether one of them lists the destination or server name.',
+    // Repeated all-of lines would be ORed: one line.
+    `acl egress_consumers all-of ${checks.join(' ')}`,
+    // Repeated any-of lines are ORed.
+    ...valueLines('egress_consumer_destination any-of', dests),
+    ...valueLines('egress_consumer_sni any-of', tls),
+  );
   return out;
 }
 
@@ -145,48 +218,16 @@ function valueLines(head: string, values: string[]): string[] {
   return out;
 }
 
-/** The conditions that identify consumer N: its endpoint and/or source ACLs. */
-function consumerIdentity(c: ChainConsumer, i: number): string {
-  const n = consumerAcl(i);
-  return [c.endpoints ? `${n}_endpoint` : undefined, c.sources ? `${n}_source` : undefined]
-    .filter((x) => x !== undefined)
-    .join(' ');
-}
-
 /**
- * `http_access` lines that only annotate (each ends in `!all`, so none ever matches): once per
- * client connection, mark each consumer the client is (and name it for the log); then, per request,
- * mark a destination that one of the client's consumers lists (`egress_granted`, read by the
- * destination rules).
+ * The `http_access` line that only annotates (it ends in `!all`, so it never matches): once per
+ * client connection, mark each consumer the client is and name it for the log.
  */
 function consumerHttpAccess(consumers: ReadonlyArray<ChainConsumer>): string[] {
   if (consumers.length === 0) return [];
-  const out = [
-    '# Consumers: which consumers the client is (once per connection), then whether one of them lists the destination.',
+  return [
+    '# Consumers: mark which consumers the client is, once per connection (annotates only).',
+    'http_access deny !egress_identified egress_consumers egress_identify !all',
   ];
-  consumers.forEach((c, i) => {
-    const n = consumerAcl(i);
-    out.push(`http_access deny !egress_identified ${consumerIdentity(c, i)} ${n}_mark ${n}_log !all`);
-  });
-  out.push('http_access deny !egress_identified egress_identify !all');
-  consumers.forEach((c, i) => {
-    const n = consumerAcl(i);
-    const apex = c.domains.hasSubdomainOnlyApexes ? ` !${n}_apex` : '';
-    out.push(`http_access deny ${n} ${n}_domains${apex} egress_grant !all`);
-  });
-  return out;
-}
-
-/** `ssl_bump` lines that only annotate: a TLS server name that one of the client's consumers lists. */
-function consumerSslBump(consumers: ReadonlyArray<ChainConsumer>): string[] {
-  if (consumers.length === 0) return [];
-  const out = ["# Consumers: whether one of the client's consumers lists the TLS server name (annotates only)."];
-  consumers.forEach((c, i) => {
-    const n = consumerAcl(i);
-    const apex = c.domains.hasSubdomainOnlyApexes ? ` !${n}_apex_sni` : '';
-    out.push(`ssl_bump terminate ${n} ${n}_sni${apex} egress_sni_grant !all`);
-  });
-  return out;
 }
 
 /** The ACLs that annotate and read the chain's marks (every policy has them all). */
@@ -236,7 +277,7 @@ function conditionDefinitions(p: ChainPolicy, files: ChainFiles): Record<string,
 }
 
 /** ACLs a rule may name that are defined elsewhere: Squid's own, the identity helper's, the consumers' marks. */
-const DEFINED_ELSEWHERE = new Set(['all', 'egress_endpoint', 'egress_granted', 'egress_sni_granted']);
+const DEFINED_ELSEWHERE = new Set(['all', 'egress_endpoint', 'egress_consumer_destination', 'egress_consumer_sni']);
 
 /**
  * The condition of a rule as Squid text; defines (appends to `acls`) each ACL it names the first
