@@ -28,6 +28,11 @@ function line(f: Partial<Fields> = {}): string {
   );
 }
 
+/** The same line with the `consumer=` field after the endpoint, as the log format writes it now. */
+function lineWithConsumer(consumer: string, f: Partial<Fields> = {}): string {
+  return line(f).replace(/ method=/, ` consumer=${consumer} method=`);
+}
+
 /** A tunnel audit mode let through (would-deny) to `host`, from `endpoint`. */
 function audited(host: string, extra: Partial<Fields> = {}): string {
   return line({ dest: `${host}:443`, sni: host, rule: 'destination-not-allowed', audit: 'would-deny', ...extra });
@@ -96,6 +101,9 @@ describe('parsing one line', () => {
     ['an IP address as SNI', line({ sni: '192.0.2.1' }), 'malformed'],
     ['a rule this version does not know', line({ rule: 'some-new-rule' }), 'unknownRule'],
     ['an audit mark other than would-deny', line({ audit: 'maybe' }), 'malformed'],
+    ['a consumer name with a quote', lineWithConsumer("team-a'"), 'malformed'],
+    ['an empty name in the consumer list', lineWithConsumer('team-a,,vpn'), 'malformed'],
+    ['fields injected through the consumer', lineWithConsumer('a method=GET dest=x.test:80'), 'malformed'],
     [
       'a line over the limit',
       line({ sni: `${'a'.repeat(60)}.${'b'.repeat(60)}.example.com`, bytes_out: '1'.repeat(4000) }),
@@ -187,6 +195,44 @@ describe('suggesting a policy', () => {
       allowPlainHttp: true,
     });
     expect(s.notAllowable).toEqual([{ destination: 'c.example.com:8080', rule: 'plain-http-port-not-80', count: 1 }]);
+  });
+
+  test('reads the consumer field, and lines written before it existed', () => {
+    expect(parseAccessLogLine(lineWithConsumer('team-a,vpn'))).toMatchObject({
+      record: { consumers: ['team-a', 'vpn'] },
+    });
+    const none = parseAccessLogLine(lineWithConsumer('-'));
+    expect('record' in none && none.record.consumers).toBeUndefined();
+    const old = parseAccessLogLine(line());
+    expect('record' in old && old.record.consumers).toBeUndefined();
+  });
+
+  test('groups requests by the consumers a line names before its endpoint ID', async () => {
+    const a = 'vpce-0aaaaaaaaaaaaaaaa';
+    const s = await suggest(
+      [
+        lineWithConsumer('payments', {
+          endpoint: a,
+          client: '10.0.1.1',
+          dest: 'x.example.com:443',
+          sni: 'x.example.com',
+        }),
+        lineWithConsumer('payments', {
+          endpoint: a,
+          client: '10.0.1.2',
+          dest: 'y.example.com:443',
+          sni: 'y.example.com',
+        }),
+        lineWithConsumer('-', { endpoint: a, client: '10.0.1.3', dest: 'z.example.com:443', sni: 'z.example.com' }),
+      ].join('\n'),
+    );
+    expect(s.consumers.map((c) => [c.consumer, c.endpointId, c.requests])).toEqual([
+      ['payments', a, 2],
+      [undefined, a, 1],
+    ]);
+    expect(renderTypeScript(s)).toContain(
+      `//   consumer payments, ${a} (from 10.0.1.1, 10.0.1.2): 2 requests: x.example.com 1, y.example.com 1`,
+    );
   });
 
   test('groups requests per consumer: by VPC endpoint ID, or by client address when the line names none', async () => {
