@@ -474,3 +474,15 @@ describe('the allowlist lookup', () => {
     }
   });
 });
+
+describe('allowlist entries that are bracketed IPv4 addresses', () => {
+  // No ':' in them, and a last label of `1]`: only the leading '[' says they are IP literals.
+  test.each(['[192.0.2.1]', '.[192.0.2.1]', '*.[192.0.2.1]'])(
+    'the entry %s is rejected as an IP address, not for its bracket character',
+    (entry) => {
+      expect(() => parseDomainEntry(entry)).toThrow(
+        `Invalid allowedDomains entry '${entry}': it is an IP address; only host names can be allowed (IP-literal destinations are always denied)`,
+      );
+    },
+  );
+});
