@@ -486,3 +486,34 @@ describe('allowlist entries that are bracketed IPv4 addresses', () => {
     },
   );
 });
+
+describe('CIDR blocks and sets: suggestions, empty results and single addresses', () => {
+  test('an IPv4-mapped IPv6 block with host bits set is suggested in IPv6 notation, with its own prefix', () => {
+    expect(() => parseCidr('::ffff:10.0.0.1/104', 'test CIDR')).toThrow(
+      "Invalid test CIDR '::ffff:10.0.0.1/104': it has host bits set; did you mean '::ffff:a00:0/104'?",
+    );
+  });
+
+  test('a set minus itself (or minus a block that starts where it starts and covers it) is empty', () => {
+    const ten = CidrSet.of(['10.0.0.0/8']);
+    for (const other of [['10.0.0.0/8'], ['10.0.0.0/7'], ['10.0.0.0/9', '10.128.0.0/9']]) {
+      const rest = ten.minus(CidrSet.of(other));
+      expect({ other, empty: rest.empty, cidrs: rest.toCidrs() }).toEqual({ other, empty: true, cidrs: [] });
+      // Nothing of it overlaps a block around its former first address.
+      expect(rest.overlaps(parseCidr('8.0.0.0/6', 'x'))).toBe(false);
+    }
+  });
+
+  test('subtracting the first address of a two-address range leaves the last address alone', () => {
+    const rest = CidrSet.of(['10.0.0.0/31']).minus(CidrSet.of(['10.0.0.0/32']));
+    expect(rest.toCidrs()).toEqual(['10.0.0.1/32']);
+    expect(rest.contains(addr('10.0.0.1'))).toBe(true);
+    expect(rest.contains(addr('10.0.0.0'))).toBe(false);
+    const front = CidrSet.of(['10.0.0.0/31']).minus(CidrSet.of(['10.0.0.1/32']));
+    expect(front.toCidrs()).toEqual(['10.0.0.0/32']);
+  });
+
+  test('a bad block given to CidrSet.of is an error naming it as a CIDR', () => {
+    expect(() => CidrSet.of(['10.0.0.0/8', 'bad'])).toThrow("Invalid CIDR 'bad': a CIDR block needs a prefix length");
+  });
+});
