@@ -513,6 +513,11 @@ describe('CIDR blocks and sets: suggestions, empty results and single addresses'
     expect(front.toCidrs()).toEqual(['10.0.0.0/32']);
   });
 
+  test('a block beyond a range, not touching it, takes nothing away from it', () => {
+    expect(CidrSet.of(['10.0.0.0/8']).minus(CidrSet.of(['12.0.0.0/8'])).toCidrs()).toEqual(['10.0.0.0/8']);
+    expect(CidrSet.of(['10.0.0.0/8']).minus(CidrSet.of(['8.0.0.0/8'])).toCidrs()).toEqual(['10.0.0.0/8']);
+  });
+
   test('a bad block given to CidrSet.of is an error naming it as a CIDR', () => {
     expect(() => CidrSet.of(['10.0.0.0/8', 'bad'])).toThrow("Invalid CIDR 'bad': a CIDR block needs a prefix length");
   });
