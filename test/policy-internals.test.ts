@@ -522,3 +522,21 @@ describe('CIDR blocks and sets: suggestions, empty results and single addresses'
     expect(() => CidrSet.of(['10.0.0.0/8', 'bad'])).toThrow("Invalid CIDR 'bad': a CIDR block needs a prefix length");
   });
 });
+
+describe('requested hosts: the name kept for an IP literal, and 255 in a leading part', () => {
+  test.each([
+    ['[2001:DB8::1]', '[2001:db8::1]', '2001:db8::1'],
+    ['2001:DB8::1', '2001:db8::1', '2001:db8::1'],
+    ['[FE80::1%Eth0]', '[fe80::1%eth0]', 'fe80::1'],
+  ])('the IPv6 literal %j keeps its text in lower case (%j) as its name', (host, name, address) => {
+    expect(parseRequestHost(host)).toEqual({ kind: 'ip', name, address: addr(address) });
+  });
+
+  test.each([
+    ['255.255.255.255', '255.255.255.255'],
+    ['255.1', '255.0.0.1'],
+    ['0xff.0xff.0xffff', '255.255.255.255'],
+  ])('255 is a byte in a leading part: %j is the address %s', (host, dotted) => {
+    expect(parseRequestHost(host)).toEqual({ kind: 'ip', name: host, address: addr(dotted) });
+  });
+});
