@@ -514,8 +514,9 @@ describe('CIDR blocks and sets: suggestions, empty results and single addresses'
   });
 
   test('a block beyond a range, not touching it, takes nothing away from it', () => {
-    expect(CidrSet.of(['10.0.0.0/8']).minus(CidrSet.of(['12.0.0.0/8'])).toCidrs()).toEqual(['10.0.0.0/8']);
-    expect(CidrSet.of(['10.0.0.0/8']).minus(CidrSet.of(['8.0.0.0/8'])).toCidrs()).toEqual(['10.0.0.0/8']);
+    const ten = CidrSet.of(['10.0.0.0/8']);
+    expect(ten.minus(CidrSet.of(['12.0.0.0/8'])).toCidrs()).toEqual(['10.0.0.0/8']);
+    expect(ten.minus(CidrSet.of(['8.0.0.0/8'])).toCidrs()).toEqual(['10.0.0.0/8']);
   });
 
   test('a bad block given to CidrSet.of is an error naming it as a CIDR', () => {
