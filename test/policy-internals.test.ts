@@ -474,3 +474,70 @@ describe('the allowlist lookup', () => {
     }
   });
 });
+
+describe('allowlist entries that are bracketed IPv4 addresses', () => {
+  // No ':' in them, and a last label of `1]`: only the leading '[' says they are IP literals.
+  test.each(['[192.0.2.1]', '.[192.0.2.1]', '*.[192.0.2.1]'])(
+    'the entry %s is rejected as an IP address, not for its bracket character',
+    (entry) => {
+      expect(() => parseDomainEntry(entry)).toThrow(
+        `Invalid allowedDomains entry '${entry}': it is an IP address; only host names can be allowed (IP-literal destinations are always denied)`,
+      );
+    },
+  );
+});
+
+describe('CIDR blocks and sets: suggestions, empty results and single addresses', () => {
+  test('an IPv4-mapped IPv6 block with host bits set is suggested in IPv6 notation, with its own prefix', () => {
+    expect(() => parseCidr('::ffff:10.0.0.1/104', 'test CIDR')).toThrow(
+      "Invalid test CIDR '::ffff:10.0.0.1/104': it has host bits set; did you mean '::ffff:a00:0/104'?",
+    );
+  });
+
+  test('a set minus itself (or minus a block that starts where it starts and covers it) is empty', () => {
+    const ten = CidrSet.of(['10.0.0.0/8']);
+    for (const other of [['10.0.0.0/8'], ['10.0.0.0/7'], ['10.0.0.0/9', '10.128.0.0/9']]) {
+      const rest = ten.minus(CidrSet.of(other));
+      expect({ other, empty: rest.empty, cidrs: rest.toCidrs() }).toEqual({ other, empty: true, cidrs: [] });
+      // Nothing of it overlaps a block around its former first address.
+      expect(rest.overlaps(parseCidr('8.0.0.0/6', 'x'))).toBe(false);
+    }
+  });
+
+  test('subtracting the first address of a two-address range leaves the last address alone', () => {
+    const rest = CidrSet.of(['10.0.0.0/31']).minus(CidrSet.of(['10.0.0.0/32']));
+    expect(rest.toCidrs()).toEqual(['10.0.0.1/32']);
+    expect(rest.contains(addr('10.0.0.1'))).toBe(true);
+    expect(rest.contains(addr('10.0.0.0'))).toBe(false);
+    const front = CidrSet.of(['10.0.0.0/31']).minus(CidrSet.of(['10.0.0.1/32']));
+    expect(front.toCidrs()).toEqual(['10.0.0.0/32']);
+  });
+
+  test('a block beyond a range, not touching it, takes nothing away from it', () => {
+    const ten = CidrSet.of(['10.0.0.0/8']);
+    expect(ten.minus(CidrSet.of(['12.0.0.0/8'])).toCidrs()).toEqual(['10.0.0.0/8']);
+    expect(ten.minus(CidrSet.of(['8.0.0.0/8'])).toCidrs()).toEqual(['10.0.0.0/8']);
+  });
+
+  test('a bad block given to CidrSet.of is an error naming it as a CIDR', () => {
+    expect(() => CidrSet.of(['10.0.0.0/8', 'bad'])).toThrow("Invalid CIDR 'bad': a CIDR block needs a prefix length");
+  });
+});
+
+describe('requested hosts: the name kept for an IP literal, and 255 in a leading part', () => {
+  test.each([
+    ['[2001:DB8::1]', '[2001:db8::1]', '2001:db8::1'],
+    ['2001:DB8::1', '2001:db8::1', '2001:db8::1'],
+    ['[FE80::1%Eth0]', '[fe80::1%eth0]', 'fe80::1'],
+  ])('the IPv6 literal %j keeps its text in lower case (%j) as its name', (host, name, address) => {
+    expect(parseRequestHost(host)).toEqual({ kind: 'ip', name, address: addr(address) });
+  });
+
+  test.each([
+    ['255.255.255.255', '255.255.255.255'],
+    ['255.1', '255.0.0.1'],
+    ['0xff.0xff.0xffff', '255.255.255.255'],
+  ])('255 is a byte in a leading part: %j is the address %s', (host, dotted) => {
+    expect(parseRequestHost(host)).toEqual({ kind: 'ip', name: host, address: addr(dotted) });
+  });
+});
