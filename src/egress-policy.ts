@@ -309,7 +309,9 @@ export class EgressPolicy {
    */
   public evaluate(request: EgressRequest): EgressDecision {
     const r = this.readRequest(request);
-    return { ...decide(this.chain, this.rules, r), consumers: consumersOf(this.chain, r).map((c) => c.name) };
+    const d = decide(this.chain, this.rules, r);
+    const consumers = this.chain.consumers.length === 0 ? [] : consumersOf(this.chain, r).map((c) => c.name);
+    return { allowed: d.allowed, rule: d.rule, audited: d.audited, consumers };
   }
 
   /**

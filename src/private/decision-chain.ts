@@ -127,7 +127,9 @@ export function isConsumer(c: ChainConsumer, r: Pick<ChainRequest, 'source' | 'e
 
 /** The consumers the client is, in policy order (what the access log's `consumer=` names). */
 export function consumersOf(p: ChainPolicy, r: Pick<ChainRequest, 'source' | 'endpointId'>): ChainConsumer[] {
-  return p.consumers.filter((c) => isConsumer(c, r));
+  const out: ChainConsumer[] = [];
+  for (const c of p.consumers) if (isConsumer(c, r)) out.push(c);
+  return out;
 }
 
 /** True when a list allows a host name outright: listed, and not the apex of a `*.name` entry. */
@@ -137,13 +139,14 @@ function listAllows(domains: DomainSet, name: string): boolean {
 
 /** True when one of the client's consumers lists the destination host name. */
 function destinationGranted(r: ChainRequest, p: ChainPolicy): boolean {
-  if (r.host.kind !== 'name') return false;
+  if (p.consumers.length === 0 || r.host.kind !== 'name') return false;
   const name = r.host.name;
   return consumersOf(p, r).some((c) => listAllows(c.domains, name));
 }
 
 /** True when one of the client's consumers lists the TLS server name. */
 function sniGranted(sni: string, r: ChainRequest, p: ChainPolicy): boolean {
+  if (p.consumers.length === 0) return false;
   return consumersOf(p, r).some(
     (c) => !sniNotListed(sni, c.domains) && !c.domains.isSubdomainOnlyApex(sni.toLowerCase()),
   );
