@@ -32,7 +32,9 @@ if [ ${#unexpected[@]} -gt 0 ]; then
   exit 1
 fi
 for required in package/.jsii package/lib/index.js package/lib/index.d.ts package/README.md package/LICENSE; do
-  printf '%s\n' "${files[@]}" | grep -qx "$required" || { echo "The package lacks $required" >&2; exit 1; }
+  # grep reads the whole list (no -q): with pipefail, a grep that exits at the first match can kill
+  # printf with SIGPIPE once the list outgrows the pipe buffer, and the check would fail at random.
+  printf '%s\n' "${files[@]}" | grep -x "$required" >/dev/null || { echo "The package lacks $required" >&2; exit 1; }
 done
 echo "Tarball $(basename "$tarball"): ${#files[@]} files, all listed in scripts/ci/package-files.txt"
 

@@ -26,7 +26,7 @@ grep -q '\.jsii\.tgz' <<<"$jar" || fail "$base.jar does not embed the jsii assem
 echo "Maven: $(basename "$base").jar ($(grep -c '\.class$' <<<"$jar") classes), sources, javadoc, POM"
 
 # NuGet: code only here (no .NET SDK); the project file is there for a full build.
-find "$DIST_DIR/dotnet-code" -name '*.csproj' | grep -q . || fail "no .csproj in $DIST_DIR/dotnet-code"
+find "$DIST_DIR/dotnet-code" -name '*.csproj' | grep . >/dev/null || fail "no .csproj in $DIST_DIR/dotnet-code"
 echo ".NET: $(find "$DIST_DIR/dotnet-code" -name '*.cs' | wc -l) C# files generated (building the .nupkg needs the .NET SDK)"
 
 # npm: the tarball npm would publish holds no build output or scratch files.
