@@ -310,8 +310,7 @@ export class EgressPolicy {
   public evaluate(request: EgressRequest): EgressDecision {
     const r = this.readRequest(request);
     const d = decide(this.chain, this.rules, r);
-    const consumers = this.chain.consumers.length === 0 ? [] : consumersOf(this.chain, r).map((c) => c.name);
-    return { allowed: d.allowed, rule: d.rule, audited: d.audited, consumers };
+    return { allowed: d.allowed, rule: d.rule, audited: d.audited, consumers: r.consumers.map((c) => c.name) };
   }
 
   /**
@@ -353,6 +352,7 @@ export class EgressPolicy {
     }
     const source =
       request.sourceAddress === undefined ? undefined : requestAddress('sourceAddress', request.sourceAddress);
+    const endpointId = request.endpointId;
     return {
       connect,
       port,
@@ -361,7 +361,8 @@ export class EgressPolicy {
       tls: request.tls ?? true,
       sni: request.sni,
       source,
-      endpointId: request.endpointId,
+      endpointId,
+      consumers: this.chain.consumers.length === 0 ? NO_CONSUMERS : consumersOf(this.chain, { source, endpointId }),
     };
   }
 }
@@ -528,6 +529,9 @@ function readEndpointIds(entries: string[] | undefined): string[] {
 }
 
 const METHOD = /^[A-Za-z]+$/;
+
+/** The consumers of a request when the policy has none (shared: no allocation per request). */
+const NO_CONSUMERS: ReadonlyArray<ChainConsumer> = [];
 
 function badRequest(field: string, value: unknown, rule: string): never {
   throw new Error(`Invalid request ${field} ${JSON.stringify(value)}: ${rule}`);

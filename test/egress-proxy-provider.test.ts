@@ -492,6 +492,14 @@ describe('reload in place versus replacement', () => {
   });
 });
 
+/** The launch template's user data in bytes, at most: each token resolves to a Region (< 20 bytes) or a stack name (at most 128 bytes). */
+function userDataBytes(template: Template): number {
+  const join = only(template, 'AWS::EC2::LaunchTemplate').resource.Properties.LaunchTemplateData.UserData['Fn::Base64'][
+    'Fn::Join'
+  ][1];
+  return join.reduce((n: number, part: unknown) => n + (typeof part === 'string' ? Buffer.byteLength(part) : 128), 0);
+}
+
 describe('a 10,000-domain policy', () => {
   const domains = Array.from({ length: 10_000 }, (_, i) => `service-${i}.team-${i % 97}.example-corp.com`);
   let s: Synth;
@@ -500,14 +508,7 @@ describe('a 10,000-domain policy', () => {
   });
 
   test("keeps the user data far under EC2's 16 KB limit", () => {
-    const join = only(s.template, 'AWS::EC2::LaunchTemplate').resource.Properties.LaunchTemplateData.UserData[
-      'Fn::Base64'
-    ]['Fn::Join'][1];
-    // Each token resolves to a Region (< 20 bytes) or a stack name (at most 128 bytes).
-    const bytes = join.reduce(
-      (n: number, part: unknown) => n + (typeof part === 'string' ? Buffer.byteLength(part) : 128),
-      0,
-    );
+    const bytes = userDataBytes(s.template);
     expect(bytes).toBeLessThan(16 * 1024);
     expect(bytes).toBeLessThan(4 * 1024);
   });
@@ -582,13 +583,8 @@ describe('a shared hub: 200 consumers with 100 destinations each', () => {
   });
 
   test("keeps the user data under EC2's 16 KB limit and the template under CloudFormation's 1 MB", () => {
-    const join = only(s.template, 'AWS::EC2::LaunchTemplate').resource.Properties.LaunchTemplateData.UserData[
-      'Fn::Base64'
-    ]['Fn::Join'][1];
-    const userData = join.reduce(
-      (n: number, part: unknown) => n + (typeof part === 'string' ? Buffer.byteLength(part) : 128),
-      0,
-    );
+    const userData = userDataBytes(s.template);
+    expect(userData).toBeLessThan(16 * 1024);
     expect(userData).toBeLessThan(4 * 1024);
     const bytes = Buffer.byteLength(JSON.stringify(s.template.toJSON()));
     expect(bytes).toBeLessThan(1_000_000);

@@ -58,6 +58,8 @@ export interface ChainRequest {
   readonly sni?: string;
   readonly source?: Address;
   readonly endpointId?: string;
+  /** The policy's consumers the client is ({@link consumersOf}), found once per request. */
+  readonly consumers: ReadonlyArray<ChainConsumer>;
 }
 
 /** Where Squid applies a rule. */
@@ -138,18 +140,14 @@ function listAllows(domains: DomainSet, name: string): boolean {
 }
 
 /** True when one of the client's consumers lists the destination host name. */
-function destinationGranted(r: ChainRequest, p: ChainPolicy): boolean {
-  if (p.consumers.length === 0 || r.host.kind !== 'name') return false;
-  const name = r.host.name;
-  return consumersOf(p, r).some((c) => listAllows(c.domains, name));
+function destinationGranted(r: ChainRequest): boolean {
+  const host = r.host;
+  return host.kind === 'name' && r.consumers.some((c) => listAllows(c.domains, host.name));
 }
 
 /** True when one of the client's consumers lists the TLS server name. */
-function sniGranted(sni: string, r: ChainRequest, p: ChainPolicy): boolean {
-  if (p.consumers.length === 0) return false;
-  return consumersOf(p, r).some(
-    (c) => !sniNotListed(sni, c.domains) && !c.domains.isSubdomainOnlyApex(sni.toLowerCase()),
-  );
+function sniGranted(sni: string, r: ChainRequest): boolean {
+  return r.consumers.some((c) => !sniNotListed(sni, c.domains) && !c.domains.isSubdomainOnlyApex(sni.toLowerCase()));
 }
 
 /** The Squid condition a destination rule adds when consumers may open what the shared list does not. */
@@ -249,8 +247,7 @@ export function chainRules(): ChainRule[] {
       scope: 'both',
       step: ChainStep.REQUEST,
       present: (p) => p.domains.hasSubdomainOnlyApexes,
-      denies: (r, p) =>
-        r.host.kind === 'name' && p.domains.isSubdomainOnlyApex(r.host.name) && !destinationGranted(r, p),
+      denies: (r, p) => r.host.kind === 'name' && p.domains.isSubdomainOnlyApex(r.host.name) && !destinationGranted(r),
       squid: (p) => ({ acls: ['egress_subdomain_only_names', ...unlessGranted(p, 'egress_consumer_destination')] }),
     },
     {
@@ -261,7 +258,7 @@ export function chainRules(): ChainRule[] {
       scope: 'both',
       step: ChainStep.REQUEST,
       present: () => true,
-      denies: (r, p) => !(r.host.kind === 'name' && p.domains.matches(r.host.name)) && !destinationGranted(r, p),
+      denies: (r, p) => !(r.host.kind === 'name' && p.domains.matches(r.host.name)) && !destinationGranted(r),
       squid: (p) => ({ acls: ['!egress_allowed_domains', ...unlessGranted(p, 'egress_consumer_destination')] }),
     },
     {
@@ -327,7 +324,7 @@ export function chainRules(): ChainRule[] {
       step: ChainStep.TLS_SNI,
       present: (p) => p.domains.hasSubdomainOnlyApexes,
       denies: (r, p) =>
-        r.sni !== undefined && p.domains.isSubdomainOnlyApex(r.sni.toLowerCase()) && !sniGranted(r.sni, r, p),
+        r.sni !== undefined && p.domains.isSubdomainOnlyApex(r.sni.toLowerCase()) && !sniGranted(r.sni, r),
       squid: (p) => ({ acls: ['egress_subdomain_only_sni', ...unlessGranted(p, 'egress_consumer_sni')] }),
     },
     {
@@ -339,7 +336,7 @@ export function chainRules(): ChainRule[] {
       scope: 'connect',
       step: ChainStep.TLS_SNI,
       present: () => true,
-      denies: (r, p) => r.sni !== undefined && sniNotListed(r.sni, p.domains) && !sniGranted(r.sni, r, p),
+      denies: (r, p) => r.sni !== undefined && sniNotListed(r.sni, p.domains) && !sniGranted(r.sni, r),
       squid: (p) => ({ acls: ['!egress_allowed_sni', ...unlessGranted(p, 'egress_consumer_sni')] }),
     },
   ];
