@@ -396,6 +396,34 @@ describe('the whole rendered chain, line by line (a policy with every rule)', ()
   });
 });
 
+describe('a plain-HTTP policy: the port rule, line by line', () => {
+  // allowPlainHttp swaps plain-http-off for plain-http-port; the policy with every rule above has it off.
+  const EXPECTED: Record<EgressMode, string[]> = {
+    [EgressMode.ENFORCE]: [
+      '# port-not-allowed (plain-http-port; policy): checks that plain HTTP goes to port 80',
+      'http_access deny !CONNECT !egress_plain_ports egress_rule_port_not_allowed',
+    ],
+    [EgressMode.AUDIT]: [
+      '# port-not-allowed (plain-http-port; policy, audit: mark and go on): checks that plain HTTP goes to port 80',
+      'http_access deny !CONNECT !egress_plain_ports !egress_pending egress_rule_port_not_allowed egress_pend !all',
+    ],
+  };
+
+  test.each([EgressMode.ENFORCE, EgressMode.AUDIT])(
+    '%s mode: only plain HTTP (not CONNECT) is held to port 80',
+    (mode) => {
+      const conf = SquidConfig.render(
+        new EgressPolicy({ allowedDomains: ['example.com'], allowPlainHttp: true, mode }),
+        {
+          proxyProtocolSources: ['10.0.0.0/24'],
+        },
+      ).files[0].content.split('\n');
+      expect(conf.filter((l) => /plain-http-port|^http_access .*egress_plain_ports/.test(l))).toEqual(EXPECTED[mode]);
+      expect(conf.filter((l) => /plain-http-off|plain_http_not_allowed egress/.test(l))).toEqual([]);
+    },
+  );
+});
+
 describe("the renderer's own output, with nothing added or left out", () => {
   /** A policy with every rule but invalid-ip-literal (audit only), two sources and two ports. */
   const policy = new EgressPolicy({

@@ -15,9 +15,6 @@ export type RequestHost =
    */
   | { readonly kind: 'invalid-ip'; readonly name: string };
 
-/** Lower-case letters, digits, '-', '_' and inner dots. */
-const PLAIN_NAME = /^[a-z0-9_-][a-z0-9_.-]*[a-z0-9_-]$|^[a-z]$/;
-
 /** Characters that cannot be part of a host in an HTTP request line. */
 const NOT_IN_HOST = /[\s\x00-\x1f\x7f/?#@\\]/;
 
@@ -36,11 +33,6 @@ export function parseRequestHost(input: string): RequestHost {
     throw new Error(`Invalid request host '${input}': ${rule}`);
   };
   if (typeof input !== 'string') fail('it is not a string');
-  // The common case: a lower-case name, no empty label, whose last label starts with a letter.
-  if (input.length <= 253 && PLAIN_NAME.test(input) && !input.includes('..')) {
-    const first = input.charCodeAt(input.lastIndexOf('.') + 1);
-    if (first >= 97 && first <= 122) return { kind: 'name', name: input };
-  }
   if (NOT_IN_HOST.test(input)) fail('it contains whitespace, a control character or one of / ? # @ \\');
   let h = input;
   if (h.startsWith('[')) {
@@ -88,12 +80,8 @@ export function parseInetAton(text: string): number | undefined {
     const p = parts[i];
     if (!PART.test(p)) return undefined;
     // Exact below 2^53; anything longer is far above every limit.
-    const n =
-      p.length > 1 && p[0] === '0'
-        ? p[1] === 'x' || p[1] === 'X'
-          ? parseInt(p.slice(2), 16)
-          : parseInt(p, 8)
-        : Number(p);
+    // parseInt with radix 16 skips the 0x itself; '0' alone reads as octal 0.
+    const n = p[0] === '0' ? (p[1] === 'x' || p[1] === 'X' ? parseInt(p, 16) : parseInt(p, 8)) : Number(p);
     if (i < parts.length - 1) {
       if (n > 0xff) return undefined;
       value = value * 256 + n;
