@@ -3,7 +3,7 @@ import { Duration, Token } from 'aws-cdk-lib';
 import { EgressPolicy } from './egress-policy';
 import { CidrSet, parseCidr } from './private/cidr';
 import { hostFile } from './private/host-files';
-import { ChainLines, renderChain } from './private/squid-rules';
+import { ChainLines, renderChain, valueLines } from './private/squid-rules';
 
 /**
  * Where and how the rendered Squid configuration runs. Every path is an option, so the very
@@ -272,7 +272,7 @@ export class SquidConfig {
     const ppv2 = this.options.proxyProtocolSources;
     const c = [
       '# Rendered by cdk-private-egress-proxy. Do not edit: change the EgressPolicy instead.',
-      `# mode: ${p.mode}; ${p.domains.length} allowlist entries; ports: ${p.ports.join(',')}; plain HTTP: ${p.allowPlainHttp ? 'on' : 'off'}`,
+      `# mode: ${p.mode}; ${p.domains.length} allowlist entries; ports: ${p.ports.length <= 8 ? p.ports.join(',') : `${p.ports.slice(0, 8).join(',')} and ${p.ports.length - 8} more`}; plain HTTP: ${p.allowPlainHttp ? 'on' : 'off'}`,
       '',
       '## Listening port: explicit proxy with TLS peek (no decryption).',
       `http_port ${this.listen} ssl-bump generate-host-certificates=off cert=${this.certificateFile}${ppv2 ? ' require-proxy-header' : ''}`,
@@ -281,7 +281,7 @@ export class SquidConfig {
       const srcs = ppv2.map((s) => parseCidr(s, 'PROXY protocol source').text);
       c.push(
         '# PROXY protocol v2 headers are trusted only from the load balancer.',
-        `acl egress_ppv2_peers src ${srcs.join(' ')}`,
+        ...valueLines('egress_ppv2_peers src', srcs, Infinity),
         'proxy_protocol_access allow egress_ppv2_peers',
         'proxy_protocol_access deny all',
       );

@@ -6,7 +6,7 @@
 import { EgressMode, EgressPolicy, EgressPolicyProps, EgressRule, SquidConfig } from '../src';
 import { CidrSet } from '../src/private/cidr';
 import { ChainStep, chainRules, inScope } from '../src/private/decision-chain';
-import { renderChain, ruleAcl } from '../src/private/squid-rules';
+import { MAX_LINE, renderChain, ruleAcl, valueLines } from '../src/private/squid-rules';
 
 /** A policy with every optional rule present. */
 const FULL: EgressPolicyProps = {
@@ -422,6 +422,64 @@ describe('a plain-HTTP policy: the port rule, line by line', () => {
       expect(conf.filter((l) => /plain-http-off|plain_http_not_allowed egress/.test(l))).toEqual([]);
     },
   );
+});
+
+describe('long sets stay within the line length Squid reads', () => {
+  // Squid 5.7 stops with "FATAL: Bungled <file> line N" on a configuration line over 8 KiB (tried:
+  // 700 CIDRs on one src line); test/squid/consumers.test.ts runs such a policy on real Squid.
+  test('values go on repeated lines of at most MAX_LINE characters and perLine values, in order', () => {
+    const values = Array.from({ length: 300 }, (_, i) => `10.${i}.0.0/16`.padEnd(20, '0'));
+    const lines = valueLines('big src', values, Infinity);
+    expect(lines.length).toBeGreaterThan(1);
+    for (const l of lines) {
+      expect(l.length).toBeLessThanOrEqual(MAX_LINE);
+      expect(l.startsWith('acl big src ')).toBe(true);
+    }
+    // Each line but the last is full: one more value would have passed the limit.
+    for (const l of lines.slice(0, -1)) expect(l.length + 21).toBeGreaterThan(MAX_LINE);
+    expect(lines.flatMap((l) => l.split(' ').slice(3))).toEqual(values);
+    expect(valueLines('few src', ['a', 'b', 'c', 'd', 'e'], 2)).toEqual([
+      'acl few src a b',
+      'acl few src c d',
+      'acl few src e',
+    ]);
+    expect(valueLines('none src', [], 2)).toEqual([]);
+    // A value longer than the limit alone still gets a line of its own.
+    const huge = 'x'.repeat(MAX_LINE + 1);
+    expect(valueLines('h note k', ['a', huge, 'b'], Infinity)).toEqual([
+      'acl h note k a',
+      `acl h note k ${huge}`,
+      'acl h note k b',
+    ]);
+  });
+
+  test('a policy with 700 sources, 300 opened private addresses and 400 PROXY protocol peers renders no line over MAX_LINE', () => {
+    const sourceCidrs = Array.from({ length: 700 }, (_, i) => `10.${i % 250}.${Math.floor(i / 250)}.0/24`);
+    const allowedPrivateCidrs = Array.from(
+      { length: 300 },
+      (_, i) => `172.16.${i % 250}.${1 + Math.floor(i / 250)}/32`,
+    );
+    const peers = Array.from({ length: 400 }, (_, i) => `10.255.${Math.floor(i / 250)}.${i % 250}/32`);
+    const policy = new EgressPolicy({
+      allowedDomains: ['example.com'],
+      sourceCidrs,
+      allowedPrivateCidrs,
+      ports: Array.from({ length: 20 }, (_, i) => 8000 + i),
+    });
+    const conf = SquidConfig.render(policy, { proxyProtocolSources: peers, providerVpcCidrs: sourceCidrs });
+    const lines = conf.files.flatMap((f) => f.content.split('\n'));
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(MAX_LINE);
+    const values = (acl: string) =>
+      lines.filter((l) => l.startsWith(`acl ${acl} `)).flatMap((l) => l.split(' ').slice(3));
+    expect(values('egress_sources')).toEqual(CidrSet.of(sourceCidrs).toCidrs());
+    expect(values('egress_to_private')).toEqual(policy.deniedPrivateCidrs);
+    expect(values('egress_to_provider_vpc')).toEqual(sourceCidrs);
+    expect(values('egress_ppv2_peers')).toEqual(peers);
+    expect(lines.filter((l) => l.startsWith('acl egress_to_private ')).length).toBeGreaterThan(1);
+    expect(lines.find((l) => l.startsWith('# mode: '))).toContain(
+      'ports: 8000,8001,8002,8003,8004,8005,8006,8007 and 12 more;',
+    );
+  });
 });
 
 describe("the renderer's own output, with nothing added or left out", () => {

@@ -13,7 +13,7 @@ import {
   EgressRule,
   SquidConfig,
 } from '../src';
-import { renderChain } from '../src/private/squid-rules';
+import { allOf, renderChain } from '../src/private/squid-rules';
 
 const VPCE_A = 'vpce-0aaaaaaaaaaaaaaa1';
 const VPCE_B = 'vpce-0bbbbbbbbbbbbbbb2';
@@ -467,6 +467,59 @@ describe('what the chain renders for consumers', () => {
       'acl egress_consumer_destination any-of egress_g1_dest egress_g2_dest egress_g3_dest',
       'acl egress_consumer_sni any-of egress_g1_tls egress_g2_tls egress_g3_tls',
     ]);
+  });
+
+  test('over 16 groups the walk nests its all-of by 16 (repeated all-of lines would be ORed, one line would grow past 8 KiB)', () => {
+    const checks = (n: number) => Array.from({ length: n }, (_, i) => `g${i + 1}`);
+    expect(allOf('x', checks(16))).toEqual([`acl x all-of ${checks(16).join(' ')}`]);
+    expect(allOf('x', checks(18))).toEqual([
+      `acl x_1_1 all-of ${checks(16).join(' ')}`,
+      'acl x_1_2 all-of g17 g18',
+      'acl x all-of x_1_1 x_1_2',
+    ]);
+    const deep = allOf('x', checks(257));
+    expect(deep).toHaveLength(17 + 2 + 1);
+    expect(deep[16]).toBe('acl x_1_17 all-of g257');
+    expect(deep.slice(-3)).toEqual([
+      `acl x_2_1 all-of ${Array.from({ length: 16 }, (_, i) => `x_1_${i + 1}`).join(' ')}`,
+      'acl x_2_2 all-of x_1_17',
+      'acl x all-of x_2_1 x_2_2',
+    ]);
+    // Every name is reached from the top exactly once.
+    const defs = new Map(deep.map((l) => [l.split(' ')[1], l.split(' ').slice(3)]));
+    const leaves = (n: string): string[] => (defs.has(n) ? defs.get(n)!.flatMap(leaves) : [n]);
+    expect(leaves('x')).toEqual(checks(257));
+  });
+
+  test('300 consumers: the walk nests; a consumer with 40 endpoint IDs gets its IDs 16 per line and a short comment', () => {
+    const ids = (c: number, n: number) =>
+      Array.from({ length: n }, (_, i) => `vpce-${c.toString(16).padStart(8, '0')}${i.toString(16).padStart(9, '0')}`);
+    const consumers: EgressConsumer[] = Array.from({ length: 300 }, (_, c) => ({
+      name: `team-${c + 1}`,
+      endpointIds: ids(c + 1, c === 0 ? 40 : 1),
+      allowedDomains: [`t${c + 1}.example.com`],
+    }));
+    const acls = render(new EgressPolicy({ consumers })).consumerAcls;
+    expect(acls.filter((l) => l.startsWith('acl egress_consumers'))).toEqual([
+      `acl egress_consumers_1_1 all-of ${Array.from({ length: 16 }, (_, i) => `egress_g${i + 1}_check`).join(' ')}`,
+      'acl egress_consumers_1_2 all-of egress_g17_check egress_g18_check egress_g19_check',
+      'acl egress_consumers all-of egress_consumers_1_1 egress_consumers_1_2',
+    ]);
+    expect(acls.filter((l) => l.startsWith('acl egress_c1_endpoint '))).toEqual([
+      `acl egress_c1_endpoint note endpoint ${ids(1, 40).slice(0, 16).join(' ')}`,
+      `acl egress_c1_endpoint note endpoint ${ids(1, 40).slice(16, 32).join(' ')}`,
+      `acl egress_c1_endpoint note endpoint ${ids(1, 40).slice(32).join(' ')}`,
+    ]);
+    expect(acls).toContain(
+      `# consumer 1 'team-1': endpoints ${ids(1, 40).slice(0, 4).join(' ')} and 36 more; 1 destinations`,
+    );
+    // The group's pre-check holds all its members' IDs (55), in as few lines as the length allows.
+    const pre = acls.filter((l) => l.startsWith('acl egress_g1_endpoint '));
+    expect(pre.flatMap((l) => l.split(' ').slice(4))).toEqual([
+      ...ids(1, 40),
+      ...consumers.slice(1, 16).flatMap((c) => c.endpointIds!),
+    ]);
+    expect(pre).toHaveLength(1);
   });
 
   test("squid.conf includes the consumers' file in its ACL section and logs the consumers after the endpoint", () => {

@@ -79,6 +79,11 @@ export function renderChain(p: ChainPolicy, files: ChainFiles): ChainLines {
 /** Values per ACL line in the consumers' file (Squid appends the values of repeated `acl` lines). */
 const VALUES_PER_LINE = 16;
 
+/** Up to four values for a comment line (which must stay short too), then how many more. */
+function few(values: string[]): string {
+  return values.length <= 4 ? values.join(' ') : `${values.slice(0, 4).join(' ')} and ${values.length - 4} more`;
+}
+
 /** The ACL name prefix of the consumer at `index` (0-based) in the policy. */
 function consumerAcl(index: number): string {
   return `egress_c${index + 1}`;
@@ -114,17 +119,17 @@ function consumerDefinitions(consumers: ReadonlyArray<ChainConsumer>): string[] 
     const domains = c.domains.squidEntries();
     const apexes = c.domains.subdomainOnlyApexes();
     const who = [
-      c.endpoints ? `endpoints ${[...c.endpoints].join(' ')}` : undefined,
-      c.sources ? `sources ${c.sources.toCidrs().join(' ')}` : undefined,
+      c.endpoints ? `endpoints ${few([...c.endpoints])}` : undefined,
+      c.sources ? `sources ${few(c.sources.toCidrs())}` : undefined,
     ].filter((x) => x !== undefined);
     out.push('', `# consumer ${i + 1} '${c.name}': ${who.join('; ')}; ${domains.length} destinations`);
     const identity: string[] = [];
     if (c.endpoints) {
-      out.push(`acl ${n}_endpoint note endpoint ${[...c.endpoints].join(' ')}`);
+      out.push(...valueLines(`${n}_endpoint note endpoint`, [...c.endpoints]));
       identity.push(`${n}_endpoint`);
     }
     if (c.sources) {
-      out.push(`acl ${n}_source src ${c.sources.toCidrs().join(' ')}`);
+      out.push(...valueLines(`${n}_source src`, c.sources.toCidrs()));
       identity.push(`${n}_source`);
     }
     out.push(
@@ -174,11 +179,11 @@ function consumerGroups(consumers: ReadonlyArray<ChainConsumer>): string[] {
     out.push('', `# group ${first / VALUES_PER_LINE + 1}: consumers ${first + 1}-${first + members.length}`);
     const pre: string[] = [];
     if (ids.length > 0) {
-      out.push(`acl ${k}_endpoint note endpoint ${ids.join(' ')}`);
+      out.push(...valueLines(`${k}_endpoint note endpoint`, ids, Infinity));
       pre.push(`${k}_endpoint`);
     }
     if (nets.length > 0) {
-      out.push(`acl ${k}_source src ${nets.join(' ')}`);
+      out.push(...valueLines(`${k}_source src`, nets, Infinity));
       pre.push(`${k}_source`);
     }
     out.push(
@@ -200,8 +205,7 @@ function consumerGroups(consumers: ReadonlyArray<ChainConsumer>): string[] {
   out.push(
     '',
     '# Every consumer the client is (once per connection); whether one of them lists the destination or server name.',
-    // Repeated all-of lines would be ORed: one line.
-    `acl egress_consumers all-of ${checks.join(' ')}`,
+    ...allOf('egress_consumers', checks),
     // Repeated any-of lines are ORed.
     ...valueLines('egress_consumer_destination any-of', dests),
     ...valueLines('egress_consumer_sni any-of', tls),
@@ -209,12 +213,52 @@ function consumerGroups(consumers: ReadonlyArray<ChainConsumer>): string[] {
   return out;
 }
 
-/** `acl <name and type> <values>` lines, a few values each. */
-function valueLines(head: string, values: string[]): string[] {
+/**
+ * `acl <name> all-of <acls>`, nested by {@link VALUES_PER_LINE} when there are more: repeated all-of
+ * lines would be ORed, and Squid reads a configuration line of at most 8 KiB (its `BUFSIZ`), so one
+ * flat line would cap a policy at a few thousand consumers. `<name>_<depth>_<n>` name the inner levels.
+ */
+export function allOf(name: string, acls: string[]): string[] {
   const out: string[] = [];
-  for (let i = 0; i < values.length; i += VALUES_PER_LINE) {
-    out.push(`acl ${head} ${values.slice(i, i + VALUES_PER_LINE).join(' ')}`);
+  let level = acls;
+  for (let depth = 1; level.length > VALUES_PER_LINE; depth++) {
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i += VALUES_PER_LINE) {
+      const inner = `${name}_${depth}_${next.length + 1}`;
+      out.push(`acl ${inner} all-of ${level.slice(i, i + VALUES_PER_LINE).join(' ')}`);
+      next.push(inner);
+    }
+    level = next;
   }
+  out.push(`acl ${name} all-of ${level.join(' ')}`);
+  return out;
+}
+
+/**
+ * The longest `acl` line rendered. Squid 5 reads a configuration line into a buffer of 8 KiB (`BUFSIZ`)
+ * and stops with "FATAL: Bungled" on a longer one; its parser calls lines over 2 KiB
+ * (`CONFIG_LINE_LIMIT`) untested. Values that do not fit go on repeated lines, which Squid appends.
+ */
+export const MAX_LINE = 2000;
+
+/**
+ * `acl <name and type> <values>` lines: at most `perLine` values (a few, for a readable file) and
+ * {@link MAX_LINE} characters each (unless one value alone is longer). Only for ACL types whose
+ * repeated lines Squid appends (sets of addresses, ports, names, notes; any-of).
+ */
+export function valueLines(head: string, values: ReadonlyArray<string>, perLine = VALUES_PER_LINE): string[] {
+  const out: string[] = [];
+  let line = '';
+  let count = 0;
+  for (const v of values) {
+    if (count === perLine || (count > 0 && line.length + 1 + v.length > MAX_LINE)) {
+      out.push(line);
+      count = 0;
+    }
+    line = count === 0 ? `acl ${head} ${v}` : `${line} ${v}`;
+    count++;
+  }
+  if (count > 0) out.push(line);
   return out;
 }
 
@@ -255,24 +299,26 @@ function annotationAcls(): string[] {
 }
 
 /** The definition of each ACL a rule's condition may name, by ACL name. */
-function conditionDefinitions(p: ChainPolicy, files: ChainFiles): Record<string, string> {
+function conditionDefinitions(p: ChainPolicy, files: ChainFiles): Record<string, string[]> {
+  // Sets of addresses and ports can be long: a line each of at most MAX_LINE characters.
+  const set = (head: string, values: ReadonlyArray<string>) => valueLines(head, values, Infinity);
   return {
-    egress_sources: `acl egress_sources src ${p.sources?.toCidrs().join(' ')}`,
-    egress_tls_ports: `acl egress_tls_ports port ${p.ports.join(' ')}`,
-    egress_plain_ports: 'acl egress_plain_ports port 80',
+    egress_sources: set('egress_sources src', p.sources?.toCidrs() ?? []),
+    egress_tls_ports: set('egress_tls_ports port', p.ports.map(String)),
+    egress_plain_ports: ['acl egress_plain_ports port 80'],
     // The same rule as isIpLiteral: IPv6 (contains ':' or starts with '['), or a last label that is a
     // number (decimal or 0x-hex).
-    egress_ip_literal: 'acl egress_ip_literal dstdom_regex -n -i : ^\\[ (^|\\.)([0-9]+|0x[0-9a-f]*)\\.?$',
+    egress_ip_literal: ['acl egress_ip_literal dstdom_regex -n -i : ^\\[ (^|\\.)([0-9]+|0x[0-9a-f]*)\\.?$'],
     // Matches hosts Squid parsed as an address, without any DNS lookup.
-    egress_numeric_host: 'acl egress_numeric_host dst -n ::/1 8000::/1',
-    egress_subdomain_only_names: `acl egress_subdomain_only_names dstdomain -n "${files.subdomainOnlyNames}"`,
-    egress_allowed_domains: `acl egress_allowed_domains dstdomain -n "${files.allowedDomains}"`,
-    egress_to_localhost: `acl egress_to_localhost dst ${p.localhost.toCidrs().join(' ')}`,
-    egress_to_link_local: `acl egress_to_link_local dst ${p.linkLocal.toCidrs().join(' ')}`,
-    egress_to_private: `acl egress_to_private dst ${p.deniedPrivate.toCidrs().join(' ')}`,
-    egress_to_provider_vpc: `acl egress_to_provider_vpc dst ${(files.providerVpcCidrs ?? []).join(' ')}`,
-    egress_subdomain_only_sni: `acl egress_subdomain_only_sni ssl::server_name "${files.subdomainOnlyNames}"`,
-    egress_allowed_sni: `acl egress_allowed_sni ssl::server_name "${files.allowedDomains}"`,
+    egress_numeric_host: ['acl egress_numeric_host dst -n ::/1 8000::/1'],
+    egress_subdomain_only_names: [`acl egress_subdomain_only_names dstdomain -n "${files.subdomainOnlyNames}"`],
+    egress_allowed_domains: [`acl egress_allowed_domains dstdomain -n "${files.allowedDomains}"`],
+    egress_to_localhost: set('egress_to_localhost dst', p.localhost.toCidrs()),
+    egress_to_link_local: set('egress_to_link_local dst', p.linkLocal.toCidrs()),
+    egress_to_private: set('egress_to_private dst', p.deniedPrivate.toCidrs()),
+    egress_to_provider_vpc: set('egress_to_provider_vpc dst', files.providerVpcCidrs ?? []),
+    egress_subdomain_only_sni: [`acl egress_subdomain_only_sni ssl::server_name "${files.subdomainOnlyNames}"`],
+    egress_allowed_sni: [`acl egress_allowed_sni ssl::server_name "${files.allowedDomains}"`],
   };
 }
 
@@ -283,14 +329,14 @@ const DEFINED_ELSEWHERE = new Set(['all', 'egress_endpoint', 'egress_consumer_de
  * The condition of a rule as Squid text; defines (appends to `acls`) each ACL it names the first
  * time one is used (`all` and the identity helper's `egress_endpoint` are defined elsewhere).
  */
-function conditionAcls(acls: string[], defs: Record<string, string>): (names: string[]) => string {
+function conditionAcls(acls: string[], defs: Record<string, string[]>): (names: string[]) => string {
   const defined = new Set<string>();
   return (names) => {
     for (const a of names) {
       const name = a.startsWith('!') ? a.slice(1) : a;
       if (DEFINED_ELSEWHERE.has(name) || defined.has(name)) continue;
       defined.add(name);
-      acls.push(defs[name]);
+      acls.push(...defs[name]);
     }
     return names.join(' ');
   };

@@ -4,7 +4,7 @@
  * `consumers` and `consumers-only`); this suite proves what a corpus of single requests cannot:
  * that a client cannot take another consumer's identity with a PROXY header of its own, that one
  * consumer's list changes by a reload that drops nobody's open tunnels, and that Squid runs a
- * 200-consumer × 100-destination policy.
+ * 200-consumer × 100-destination policy, and one whose sets are too long for a single Squid line.
  *
  * Prints `consumers: N checks, 0 leaked, 0 tunnels dropped; 200 × 100 policy: parse P ms, start S ms`.
  */
@@ -230,6 +230,62 @@ describeWithRealSquid('a shared egress hub on real Squid: per-consumer destinati
       await check(squid, 'allow', 'exact.allowed.test', who(150));
       const line = squid.accessLog().find((l) => l.includes('dest=c200-d100.consumers.test:443'));
       expect(line).toContain(`endpoint=${consumers[199].endpointIds![0]} consumer=team-200 `);
+    } finally {
+      await stop(squid);
+    }
+  }, 180_000);
+
+  test('Squid runs a policy whose sets do not fit on one line: 700 sources, 300 opened private addresses, 300 consumers', async () => {
+    // One 9 KB line stops Squid 5.7 at start ("FATAL: Bungled"); the renderer splits every set into
+    // repeated lines, which Squid appends, and nests the consumers' walk (repeated all-of lines are ORed).
+    const sourceCidrs = Array.from({ length: 700 }, (_, i) => `10.${i % 250}.${Math.floor(i / 250)}.0/24`);
+    const allowedPrivateCidrs = Array.from(
+      { length: 300 },
+      (_, i) => `172.16.${i % 250}.${1 + Math.floor(i / 250)}/32`,
+    );
+    const ids = (c: number, n: number) =>
+      Array.from({ length: n }, (_, i) => `vpce-${c.toString(16).padStart(8, '0')}${i.toString(16).padStart(9, '0')}`);
+    const consumers: EgressConsumer[] = Array.from({ length: 300 }, (_, c) => ({
+      name: `big-${c + 1}`,
+      endpointIds: ids(c + 1, c === 0 ? 400 : 1),
+      allowedDomains: [`c${c + 1}.big.test`],
+    }));
+    const big = { ...hosts, 'c1.big.test': lab.upstreamAddresses[0], 'c300.big.test': lab.upstreamAddresses[0] };
+    // A listed name whose address is private space the policy did not open (nothing listens there:
+    // the lab's namespace has no route to it).
+    big['private.big.test'] = '192.168.7.7';
+    const squid = await start(
+      { allowedDomains: [...SHARED, 'private.big.test'], sourceCidrs, allowedPrivateCidrs, consumers },
+      { hosts: big },
+    );
+    try {
+      const lines = squid.conf.files.flatMap((f) => f.content.split('\n'));
+      const acl = (name: string) => lines.filter((l) => l.startsWith(`acl ${name} `));
+      expect(acl('egress_sources').length).toBeGreaterThan(1);
+      expect(acl('egress_to_private').length).toBeGreaterThan(1);
+      expect(acl('egress_to_private')[0]).not.toContain('192.168.0.0/16');
+      expect(acl('egress_c1_endpoint').length).toBeGreaterThan(1);
+      expect(acl('egress_consumers')).toEqual([
+        'acl egress_consumers all-of egress_consumers_1_1 egress_consumers_1_2',
+      ]);
+      // A client in the last CIDR of the last sources line; one in none.
+      const lastSource = acl('egress_sources')
+        .at(-1)!
+        .split(' ')
+        .at(-1)!
+        .replace(/\.0\/\d+$/, '.7');
+      await check(squid, 'allow', SHARED[0], { source: lastSource });
+      await check(squid, 'deny', SHARED[0], { source: '10.250.0.1' });
+      // The private address's range is on a later line than the first: still refused.
+      await check(squid, 'deny', 'private.big.test', { source: '10.50.1.2' });
+      expect(squid.accessLog().find((l) => l.includes('dest=private.big.test:443'))).toContain('rule=to-private ');
+      // The last consumer sits in the nested walk's second branch; the first by its 400th endpoint ID.
+      const last = { source: '10.50.1.2', endpointId: consumers[299].endpointIds![0] };
+      const first = { source: '10.50.1.2', endpointId: consumers[0].endpointIds![399] };
+      await check(squid, 'allow', 'c300.big.test', last);
+      await check(squid, 'deny', 'c300.big.test', first);
+      await check(squid, 'allow', 'c1.big.test', first);
+      await check(squid, 'deny', 'c1.big.test', last);
     } finally {
       await stop(squid);
     }
