@@ -351,7 +351,7 @@ export interface ChainDecision {
 
 /** True when the rule applies to this kind of request. */
 export function inScope(rule: ChainRule, connect: boolean): boolean {
-  return rule.scope === 'both' || (rule.scope === 'connect') === connect;
+  return rule.scope === 'both' || rule.scope === (connect ? 'connect' : 'plain');
 }
 
 /**
