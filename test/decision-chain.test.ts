@@ -444,8 +444,12 @@ describe('long sets stay within the line length Squid reads', () => {
       'acl few src e',
     ]);
     expect(valueLines('none src', [], 2)).toEqual([]);
+    // A line of exactly MAX_LINE characters is kept whole.
+    const fill = 'y'.repeat(MAX_LINE - 'acl e src a '.length);
+    expect(valueLines('e src', ['a', fill, 'b'], Infinity)).toEqual([`acl e src a ${fill}`, 'acl e src b']);
     // A value longer than the limit alone still gets a line of its own.
     const huge = 'x'.repeat(MAX_LINE + 1);
+    expect(valueLines('h note k', [huge, 'b'], Infinity)).toEqual([`acl h note k ${huge}`, 'acl h note k b']);
     expect(valueLines('h note k', ['a', huge, 'b'], Infinity)).toEqual([
       'acl h note k a',
       `acl h note k ${huge}`,

@@ -477,6 +477,11 @@ describe('what the chain renders for consumers', () => {
       'acl x_1_2 all-of g17 g18',
       'acl x all-of x_1_1 x_1_2',
     ]);
+    expect(allOf('x', checks(32))).toEqual([
+      `acl x_1_1 all-of ${checks(16).join(' ')}`,
+      `acl x_1_2 all-of ${checks(32).slice(16).join(' ')}`,
+      'acl x all-of x_1_1 x_1_2',
+    ]);
     const deep = allOf('x', checks(257));
     expect(deep).toHaveLength(17 + 2 + 1);
     expect(deep[16]).toBe('acl x_1_17 all-of g257');
@@ -489,6 +494,38 @@ describe('what the chain renders for consumers', () => {
     const defs = new Map(deep.map((l) => [l.split(' ')[1], l.split(' ').slice(3)]));
     const leaves = (n: string): string[] => (defs.has(n) ? defs.get(n)!.flatMap(leaves) : [n]);
     expect(leaves('x')).toEqual(checks(257));
+  });
+
+  test('32 consumers make exactly two groups; a group of consumers by network alone has no endpoint pre-check', () => {
+    const consumers: EgressConsumer[] = Array.from({ length: 32 }, (_, i) => ({
+      name: `n${i + 1}`,
+      sourceCidrs: [`10.${i}.0.0/16`],
+      allowedDomains: [`n${i + 1}.example.com`],
+    }));
+    consumers[0] = {
+      ...consumers[0],
+      sourceCidrs: ['10.100.0.0/24', '10.102.0.0/24', '10.104.0.0/24', '10.106.0.0/24'],
+    };
+    consumers[1] = {
+      ...consumers[1],
+      sourceCidrs: ['10.110.0.0/24', '10.112.0.0/24', '10.114.0.0/24', '10.116.0.0/24', '10.118.0.0/24'],
+    };
+    const acls = render(new EgressPolicy({ consumers })).consumerAcls;
+    expect(acls.filter((l) => l.startsWith('# group '))).toEqual([
+      '# group 1: consumers 1-16',
+      '# group 2: consumers 17-32',
+    ]);
+    expect(acls).toContain('acl egress_g1_pre any-of egress_g1_source');
+    expect(acls.some((l) => l.startsWith('acl egress_g1_endpoint'))).toBe(false);
+    // Comments list up to four values, then how many more.
+    expect(acls).toContain(
+      "# consumer 1 'n1': sources 10.100.0.0/24 10.102.0.0/24 10.104.0.0/24 10.106.0.0/24; 1 destinations",
+    );
+    expect(acls).toContain(
+      "# consumer 2 'n2': sources 10.110.0.0/24 10.112.0.0/24 10.114.0.0/24 10.116.0.0/24 and 1 more; 1 destinations",
+    );
+    // The file holds nothing but ACLs, comments and blank lines.
+    expect(acls.filter((l) => l !== '' && !l.startsWith('# ') && !l.startsWith('acl '))).toEqual([]);
   });
 
   test('300 consumers: the walk nests; a consumer with 40 endpoint IDs gets its IDs 16 per line and a short comment', () => {

@@ -141,12 +141,8 @@ function consumerDefinitions(consumers: ReadonlyArray<ChainConsumer>): string[] 
     );
     out.push(...valueLines(`${n}_domains dstdomain -n`, domains), ...valueLines(`${n}_sni ssl::server_name`, domains));
     const apex = apexes.length > 0 ? [` !${n}_apex`, ` !${n}_apex_sni`] : ['', ''];
-    if (apexes.length > 0) {
-      out.push(
-        ...valueLines(`${n}_apex dstdomain -n`, apexes),
-        ...valueLines(`${n}_apex_sni ssl::server_name`, apexes),
-      );
-    }
+    // No lines without apexes.
+    out.push(...valueLines(`${n}_apex dstdomain -n`, apexes), ...valueLines(`${n}_apex_sni ssl::server_name`, apexes));
     out.push(
       `acl ${n}_dest all-of ${n} ${n}_domains${apex[0]} egress_grant`,
       `acl ${n}_tls all-of ${n} ${n}_sni${apex[1]}`,
@@ -248,17 +244,17 @@ export const MAX_LINE = 2000;
  */
 export function valueLines(head: string, values: ReadonlyArray<string>, perLine = VALUES_PER_LINE): string[] {
   const out: string[] = [];
-  let line = '';
   let count = 0;
   for (const v of values) {
-    if (count === perLine || (count > 0 && line.length + 1 + v.length > MAX_LINE)) {
-      out.push(line);
-      count = 0;
+    const last = out.length - 1;
+    if (last >= 0 && count < perLine && out[last].length + 1 + v.length <= MAX_LINE) {
+      out[last] += ` ${v}`;
+      count++;
+    } else {
+      out.push(`acl ${head} ${v}`);
+      count = 1;
     }
-    line = count === 0 ? `acl ${head} ${v}` : `${line} ${v}`;
-    count++;
   }
-  if (count > 0) out.push(line);
   return out;
 }
 
@@ -298,27 +294,31 @@ function annotationAcls(): string[] {
   return acls;
 }
 
-/** The definition of each ACL a rule's condition may name, by ACL name. */
-function conditionDefinitions(p: ChainPolicy, files: ChainFiles): Record<string, string[]> {
+/**
+ * The definition of each ACL a rule's condition may name, by ACL name; written when a rule present
+ * in the policy first names it (the source rule only with sourceCidrs, the provider-VPC rule only
+ * with its CIDRs).
+ */
+function conditionDefinitions(p: ChainPolicy, files: ChainFiles): Record<string, () => string[]> {
   // Sets of addresses and ports can be long: a line each of at most MAX_LINE characters.
   const set = (head: string, values: ReadonlyArray<string>) => valueLines(head, values, Infinity);
   return {
-    egress_sources: set('egress_sources src', p.sources?.toCidrs() ?? []),
-    egress_tls_ports: set('egress_tls_ports port', p.ports.map(String)),
-    egress_plain_ports: ['acl egress_plain_ports port 80'],
+    egress_sources: () => set('egress_sources src', p.sources!.toCidrs()),
+    egress_tls_ports: () => set('egress_tls_ports port', p.ports.map(String)),
+    egress_plain_ports: () => ['acl egress_plain_ports port 80'],
     // The same rule as isIpLiteral: IPv6 (contains ':' or starts with '['), or a last label that is a
     // number (decimal or 0x-hex).
-    egress_ip_literal: ['acl egress_ip_literal dstdom_regex -n -i : ^\\[ (^|\\.)([0-9]+|0x[0-9a-f]*)\\.?$'],
+    egress_ip_literal: () => ['acl egress_ip_literal dstdom_regex -n -i : ^\\[ (^|\\.)([0-9]+|0x[0-9a-f]*)\\.?$'],
     // Matches hosts Squid parsed as an address, without any DNS lookup.
-    egress_numeric_host: ['acl egress_numeric_host dst -n ::/1 8000::/1'],
-    egress_subdomain_only_names: [`acl egress_subdomain_only_names dstdomain -n "${files.subdomainOnlyNames}"`],
-    egress_allowed_domains: [`acl egress_allowed_domains dstdomain -n "${files.allowedDomains}"`],
-    egress_to_localhost: set('egress_to_localhost dst', p.localhost.toCidrs()),
-    egress_to_link_local: set('egress_to_link_local dst', p.linkLocal.toCidrs()),
-    egress_to_private: set('egress_to_private dst', p.deniedPrivate.toCidrs()),
-    egress_to_provider_vpc: set('egress_to_provider_vpc dst', files.providerVpcCidrs ?? []),
-    egress_subdomain_only_sni: [`acl egress_subdomain_only_sni ssl::server_name "${files.subdomainOnlyNames}"`],
-    egress_allowed_sni: [`acl egress_allowed_sni ssl::server_name "${files.allowedDomains}"`],
+    egress_numeric_host: () => ['acl egress_numeric_host dst -n ::/1 8000::/1'],
+    egress_subdomain_only_names: () => [`acl egress_subdomain_only_names dstdomain -n "${files.subdomainOnlyNames}"`],
+    egress_allowed_domains: () => [`acl egress_allowed_domains dstdomain -n "${files.allowedDomains}"`],
+    egress_to_localhost: () => set('egress_to_localhost dst', p.localhost.toCidrs()),
+    egress_to_link_local: () => set('egress_to_link_local dst', p.linkLocal.toCidrs()),
+    egress_to_private: () => set('egress_to_private dst', p.deniedPrivate.toCidrs()),
+    egress_to_provider_vpc: () => set('egress_to_provider_vpc dst', files.providerVpcCidrs!),
+    egress_subdomain_only_sni: () => [`acl egress_subdomain_only_sni ssl::server_name "${files.subdomainOnlyNames}"`],
+    egress_allowed_sni: () => [`acl egress_allowed_sni ssl::server_name "${files.allowedDomains}"`],
   };
 }
 
@@ -329,14 +329,14 @@ const DEFINED_ELSEWHERE = new Set(['all', 'egress_endpoint', 'egress_consumer_de
  * The condition of a rule as Squid text; defines (appends to `acls`) each ACL it names the first
  * time one is used (`all` and the identity helper's `egress_endpoint` are defined elsewhere).
  */
-function conditionAcls(acls: string[], defs: Record<string, string[]>): (names: string[]) => string {
+function conditionAcls(acls: string[], defs: Record<string, () => string[]>): (names: string[]) => string {
   const defined = new Set<string>();
   return (names) => {
     for (const a of names) {
       const name = a.startsWith('!') ? a.slice(1) : a;
       if (DEFINED_ELSEWHERE.has(name) || defined.has(name)) continue;
       defined.add(name);
-      acls.push(...defs[name]);
+      acls.push(...defs[name]());
     }
     return names.join(' ');
   };

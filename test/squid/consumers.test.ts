@@ -250,7 +250,11 @@ describeWithRealSquid('a shared egress hub on real Squid: per-consumer destinati
       endpointIds: ids(c + 1, c === 0 ? 400 : 1),
       allowedDomains: [`c${c + 1}.big.test`],
     }));
-    const big = { ...hosts, 'c1.big.test': lab.upstreamAddresses[0], 'c300.big.test': lab.upstreamAddresses[0] };
+    const big: Record<string, string> = {
+      ...hosts,
+      'c1.big.test': lab.upstreamAddresses[0],
+      'c300.big.test': lab.upstreamAddresses[0],
+    };
     // A listed name whose address is private space the policy did not open (nothing listens there:
     // the lab's namespace has no route to it).
     big['private.big.test'] = '192.168.7.7';
