@@ -10,7 +10,7 @@ import {
   consumersOf,
   decide,
 } from './private/decision-chain';
-import { DomainError, parseDomainEntry } from './private/domain-name';
+import { parseDomainEntry } from './private/domain-name';
 import { DomainSet } from './private/domain-set';
 import { publicSuffixWildcard } from './private/public-suffix';
 import { parseRequestHost } from './private/request-host';
@@ -387,7 +387,7 @@ function readMode(mode: EgressMode | undefined): EgressMode {
 }
 
 function readAllowedDomains(entries: string[], mode: EgressMode, consumers: boolean): DomainSet {
-  const domainSet = new DomainSet(entries.map(parseDomainEntry));
+  const domainSet = new DomainSet(entries.map((e) => parseDomainEntry(e)));
   if (mode === EgressMode.ENFORCE && domainSet.size === 0 && !consumers) {
     throw new Error(
       'Invalid allowedDomains []: with no allowed domains (and no consumers) enforce mode would deny everything. ' +
@@ -464,7 +464,7 @@ function readConsumers(consumers: EgressConsumer[], policySources: Cidr[], polic
         `Invalid ${what}.allowedDomains []: list the destinations this consumer may reach beyond the shared list`,
       );
     }
-    const domains = new DomainSet(c.allowedDomains.map((d) => consumerDomain(d, what)));
+    const domains = new DomainSet(c.allowedDomains.map((d) => parseDomainEntry(d, `${what}.allowedDomains`)));
     checkPublicSuffixes(domains, `${what}.allowedDomains entry`);
     return {
       name: c.name,
@@ -473,18 +473,6 @@ function readConsumers(consumers: EgressConsumer[], policySources: Cidr[], polic
       domains,
     };
   });
-}
-
-/** One consumer destination; the error names the consumer. */
-function consumerDomain(entry: string, what: string) {
-  try {
-    return parseDomainEntry(entry);
-  } catch (e) {
-    if (e instanceof DomainError) {
-      throw new DomainError(e.message.replace('Invalid allowedDomains entry', `Invalid ${what}.allowedDomains entry`));
-    }
-    throw e;
-  }
 }
 
 /** Warnings for wildcards over private-section public suffixes (`*.amazonaws.com`). */

@@ -283,6 +283,20 @@ describe('bad consumers fail at construction, naming the value and the rule', ()
     expect(errorFor({ ...base, consumers: [consumer] })).toBe(message);
   });
 
+  test('a consumer name that is not a string is an error, even one that reads as a valid name', () => {
+    expect(errorFor({ ...base, consumers: [{ ...TEAM_A, name: ['team-a'] as any }] })).toBe(
+      "Invalid consumers[0].name 'team-a': a consumer name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (it is written to the access log)",
+    );
+  });
+
+  test("a consumer named by one kind of identity passes the policy's gate on the other kind", () => {
+    // By network alone, under a policy that lists endpoint IDs; by endpoint alone, under one that lists sources.
+    expect(
+      () => new EgressPolicy({ ...base, allowedEndpointIds: [VPCE_A], sourceCidrs: ['10.0.0.0/8'], consumers: [VPN] }),
+    ).not.toThrow();
+    expect(() => new EgressPolicy({ ...base, sourceCidrs: ['10.0.0.0/8'], consumers: [TEAM_A] })).not.toThrow();
+  });
+
   test('two consumers with the same name (ignoring case) are an error', () => {
     expect(errorFor({ ...base, consumers: [TEAM_A, { ...TEAM_B, name: 'Team-A' }] })).toBe(
       "Invalid consumers[1] ('Team-A').name: the name is already used by 'team-a' (names are unique, ignoring case)",

@@ -466,7 +466,7 @@ describe('Public Suffix List sections', () => {
 describe('the allowlist lookup', () => {
   test('only the apex of a *.name entry (without the name itself listed) is a subdomain-only apex', () => {
     const set = new DomainSet(
-      ['*.star.test', '.dot.test', 'exact.test', '*.both.test', 'both.test'].map(parseDomainEntry),
+      ['*.star.test', '.dot.test', 'exact.test', '*.both.test', 'both.test'].map((e) => parseDomainEntry(e)),
     );
     expect(set.isSubdomainOnlyApex('star.test')).toBe(true);
     for (const name of ['dot.test', 'exact.test', 'both.test', 'a.star.test', 'unlisted.test']) {

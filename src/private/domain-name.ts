@@ -40,13 +40,13 @@ export class DomainError extends Error {}
 /**
  * Parse one allowlist entry. `.example.com` matches the name and all subdomains,
  * `*.example.com` only the subdomains, anything else only the exact name.
- * Case is folded and one trailing dot is dropped.
+ * Case is folded and one trailing dot is dropped. Errors name `field` (the prop the entry came from).
  */
-export function parseDomainEntry(raw: string): DomainEntry {
+export function parseDomainEntry(raw: string, field = 'allowedDomains'): DomainEntry {
   const input = raw;
   const s = raw.trim();
   const fail = (rule: string): never => {
-    throw new DomainError(`Invalid allowedDomains entry '${input}': ${rule}`);
+    throw new DomainError(`Invalid ${field} entry '${input}': ${rule}`);
   };
   if (s.length === 0) fail('it is empty');
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) {
