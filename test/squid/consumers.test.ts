@@ -9,13 +9,11 @@
  * Prints `consumers: N checks, 0 leaked, 0 tunnels dropped; 200 × 100 policy: parse P ms, start S ms`.
  */
 import * as net from 'node:net';
-import { makeCertificates, TestCertificates } from './certs';
-import { CERT_NAMES, hostsFor } from './fixtures';
-import { Lab } from './lab';
 import { openTunnel, ppv2, Ppv2Header, proxyRequest, ProxyResult, watchStream } from './proxy-client';
 import { describeWithRealSquid } from './requirements';
-import { SquidRun, SquidRunOptions, Upstream, waitFor } from './squid-runner';
-import { EgressConsumer, EgressPolicy, EgressPolicyProps, SquidConfig } from '../../src';
+import { SquidRun, waitFor } from './squid-runner';
+import { squidSuite } from './squid-suite';
+import { EgressConsumer, EgressPolicy, SquidConfig } from '../../src';
 
 const VPCE_A = 'vpce-0aaaaaaaaaaaaaaa1';
 const VPCE_B = 'vpce-0bbbbbbbbbbbbbbb2';
@@ -28,56 +26,29 @@ const TEAM_B: EgressConsumer = { name: 'team-b', endpointIds: [VPCE_B], allowedD
 const tally = { checks: 0, leaked: 0, dropped: 0, parseMs: 0, startMs: 0 };
 
 describeWithRealSquid('a shared egress hub on real Squid: per-consumer destinations', () => {
-  let lab: Lab;
-  let certs: TestCertificates;
-  let upstream: Upstream;
-  let hosts: Record<string, string>;
-  const running: SquidRun[] = [];
-
-  beforeAll(async () => {
-    lab = Lab.create();
-    certs = makeCertificates(lab.dir, CERT_NAMES);
-    hosts = hostsFor(lab);
-    upstream = await Upstream.start(lab, certs.serverCert, certs.serverKey);
+  const suite = squidSuite({
+    defaults: ({ lab }) => ({ proxyProtocolSources: [`${lab.hostAddress}/32`] }),
+    summary: () =>
+      // eslint-disable-next-line no-console
+      console.log(
+        `consumers: ${tally.checks} checks, ${tally.leaked} leaked, ${tally.dropped} tunnels dropped; ` +
+          `200 × 100 policy: parse ${tally.parseMs} ms, start ${tally.startMs} ms`,
+      ),
   });
-  afterAll(async () => {
-    for (const s of running) await s.stop();
-    await upstream?.stop();
-    lab?.destroy();
-    // eslint-disable-next-line no-console
-    console.log(
-      `consumers: ${tally.checks} checks, ${tally.leaked} leaked, ${tally.dropped} tunnels dropped; ` +
-        `200 × 100 policy: parse ${tally.parseMs} ms, start ${tally.startMs} ms`,
-    );
-  });
-
-  async function start(props: EgressPolicyProps, opts: Partial<SquidRunOptions> = {}): Promise<SquidRun> {
-    const s = await SquidRun.start(lab, new EgressPolicy(props), {
-      bumpFile: certs.bumpFile,
-      hosts,
-      proxyProtocolSources: [`${lab.hostAddress}/32`],
-      ...opts,
-    });
-    running.push(s);
-    return s;
-  }
-  async function stop(s: SquidRun): Promise<void> {
-    await s.stop();
-    running.splice(running.indexOf(s), 1);
-  }
+  const { start, stop } = suite;
 
   /** One CONNECT that must be allowed or denied; a denied one must not reach the upstream. */
   async function check(s: SquidRun, want: 'allow' | 'deny', host: string, who: Ppv2Header): Promise<ProxyResult> {
-    const before = upstream.accepts();
+    const before = suite.upstream.accepts();
     const r = await proxyRequest({
       proxyHost: s.address,
       proxyPort: s.port,
       ppv2: who,
       target: `${host}:443`,
-      ca: certs.ca,
+      ca: suite.certs.ca,
     });
     await new Promise((res) => setTimeout(res, 50));
-    const reached = upstream.accepts() > before;
+    const reached = suite.upstream.accepts() > before;
     tally.checks++;
     if (want === 'deny' && reached) tally.leaked++;
     expect({ host, who: who.endpointId ?? who.source, reached }).toEqual({
@@ -107,7 +78,7 @@ describeWithRealSquid('a shared egress hub on real Squid: per-consumer destinati
     const squid = await start({ allowedDomains: SHARED, consumers: [TEAM_A, TEAM_B] });
     try {
       // The load balancer's header says team-b; the client adds one claiming team-a's endpoint.
-      const before = upstream.accepts();
+      const before = suite.upstream.accepts();
       const forged = Buffer.concat([
         ppv2(B),
         ppv2(A),
@@ -116,7 +87,7 @@ describeWithRealSquid('a shared egress hub on real Squid: per-consumer destinati
       const reply = await rawExchange(squid, forged);
       tally.checks++;
       expect(reply).not.toMatch(/^HTTP\/1\.1 200/);
-      expect(upstream.accepts()).toBe(before);
+      expect(suite.upstream.accepts()).toBe(before);
       // Team-b itself still reaches its own destination, and team-a its own.
       await check(squid, 'allow', 'b-only.consumers.test', B);
       await check(squid, 'allow', 'a-only.consumers.test', A);
@@ -156,7 +127,7 @@ describeWithRealSquid('a shared egress hub on real Squid: per-consumer destinati
             proxyPort: squid.port,
             ppv2: o.who,
             target: `${o.host}:443`,
-            ca: certs.ca,
+            ca: suite.certs.ca,
           }),
         ),
       );
@@ -180,7 +151,7 @@ describeWithRealSquid('a shared egress hub on real Squid: per-consumer destinati
               proxyPort: squid.port,
               ppv2: B,
               target: 'c-only.consumers.test:443',
-              ca: certs.ca,
+              ca: suite.certs.ca,
             })
           ).reachedUpstream,
         10_000,
@@ -209,16 +180,16 @@ describeWithRealSquid('a shared egress hub on real Squid: per-consumer destinati
       allowedDomains: Array.from({ length: 100 }, (__, d) => `c${c + 1}-d${d + 1}.consumers.test`),
     }));
     const who = (c: number): Ppv2Header => ({ source: '10.50.1.2', endpointId: consumers[c - 1].endpointIds![0] });
-    const big = { ...hosts };
+    const big = { ...suite.hosts };
     for (const n of ['c1-d1', 'c1-d100', 'c200-d1', 'c200-d100', 'c100-d50']) {
-      big[`${n}.consumers.test`] = lab.upstreamAddresses[0];
+      big[`${n}.consumers.test`] = suite.lab.upstreamAddresses[0];
     }
     const started = Date.now();
     const squid = await start({ allowedDomains: SHARED, consumers }, { hosts: big });
     tally.startMs = Date.now() - started;
     try {
       const p0 = Date.now();
-      SquidRun.parse(lab, squid.conf.configFile);
+      SquidRun.parse(suite.lab, squid.conf.configFile);
       tally.parseMs = Date.now() - p0;
       expect(squid.conf.files.map((f) => f.path.replace(/.*\//, ''))).toContain('egress-consumers.conf');
       await check(squid, 'allow', 'c200-d100.consumers.test', who(200));
@@ -251,9 +222,9 @@ describeWithRealSquid('a shared egress hub on real Squid: per-consumer destinati
       allowedDomains: [`c${c + 1}.big.test`],
     }));
     const big: Record<string, string> = {
-      ...hosts,
-      'c1.big.test': lab.upstreamAddresses[0],
-      'c300.big.test': lab.upstreamAddresses[0],
+      ...suite.hosts,
+      'c1.big.test': suite.lab.upstreamAddresses[0],
+      'c300.big.test': suite.lab.upstreamAddresses[0],
     };
     // A listed name whose address is private space the policy did not open (nothing listens there:
     // the lab's namespace has no route to it).

@@ -10,49 +10,25 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
-import { makeCertificates, TestCertificates } from './certs';
-import { ALLOWED_DOMAINS, CERT_NAMES, hostsFor } from './fixtures';
-import { Lab } from './lab';
+import { ALLOWED_DOMAINS } from './fixtures';
 import { openTunnel, ppv2, Ppv2Header, proxyRequest, ProxyResult, watchStream } from './proxy-client';
 import { describeWithRealSquid } from './requirements';
-import { SquidRun, SquidRunOptions, Upstream, waitFor } from './squid-runner';
-import { EgressPolicy, EgressPolicyProps, SquidConfig } from '../../src';
+import { SquidRun, waitFor } from './squid-runner';
+import { squidSuite } from './squid-suite';
+import { EgressPolicy, SquidConfig } from '../../src';
 
 const VPCE = 'vpce-0123456789abcdef0';
 const tally = { cases: 0, deniedAsExpected: 0, leaked: 0, dropped: 0 };
 
 describeWithRealSquid('reliability and security against real Squid', () => {
-  let lab: Lab;
-  let certs: TestCertificates;
-  let upstream: Upstream;
-  let hosts: Record<string, string>;
-  const running: SquidRun[] = [];
-
-  beforeAll(async () => {
-    lab = Lab.create();
-    certs = makeCertificates(lab.dir, CERT_NAMES);
-    hosts = hostsFor(lab);
-    upstream = await Upstream.start(lab, certs.serverCert, certs.serverKey);
+  const suite = squidSuite({
+    summary: () =>
+      // eslint-disable-next-line no-console
+      console.log(
+        `reliability: ${tally.cases} cases, ${tally.deniedAsExpected} denied as expected, ${tally.leaked} leaked, ${tally.dropped} tunnels dropped`,
+      ),
   });
-  afterAll(async () => {
-    for (const s of running) await s.stop();
-    await upstream?.stop();
-    lab?.destroy();
-    // eslint-disable-next-line no-console
-    console.log(
-      `reliability: ${tally.cases} cases, ${tally.deniedAsExpected} denied as expected, ${tally.leaked} leaked, ${tally.dropped} tunnels dropped`,
-    );
-  });
-
-  async function start(props: EgressPolicyProps, opts: Partial<SquidRunOptions> = {}): Promise<SquidRun> {
-    const s = await SquidRun.start(lab, new EgressPolicy(props), { bumpFile: certs.bumpFile, hosts, ...opts });
-    running.push(s);
-    return s;
-  }
-  async function stop(s: SquidRun): Promise<void> {
-    await s.stop();
-    running.splice(running.indexOf(s), 1);
-  }
+  const { start, stop } = suite;
 
   /** One request that must be allowed or denied; counted in the summary, leaks checked at the upstream. */
   async function check(
@@ -61,16 +37,16 @@ describeWithRealSquid('reliability and security against real Squid', () => {
     host: string,
     extra: { ppv2?: Ppv2Header; raw?: Buffer } = {},
   ): Promise<ProxyResult> {
-    const before = upstream.accepts();
+    const before = suite.upstream.accepts();
     const r = await proxyRequest({
       proxyHost: s.address,
       proxyPort: s.port,
       target: `${host}:443`,
-      ca: certs.ca,
+      ca: suite.certs.ca,
       ppv2: extra.ppv2,
     });
     await new Promise((res) => setTimeout(res, 100));
-    const reached = upstream.accepts() > before;
+    const reached = suite.upstream.accepts() > before;
     tally.cases++;
     if (expect === 'deny') {
       if (reached) tally.leaked++;
@@ -85,7 +61,7 @@ describeWithRealSquid('reliability and security against real Squid', () => {
     beforeAll(async () => {
       squid = await start(
         { allowedDomains: ALLOWED_DOMAINS, sourceCidrs: ['10.50.0.0/16'], allowedEndpointIds: [VPCE] },
-        { proxyProtocolSources: [`${lab.hostAddress}/32`] },
+        { proxyProtocolSources: [`${suite.lab.hostAddress}/32`] },
       );
     });
     afterAll(() => stop(squid));
@@ -177,7 +153,7 @@ describeWithRealSquid('reliability and security against real Squid', () => {
             proxyHost: squid.address,
             proxyPort: squid.port,
             target: `${i % 2 ? 'a.wild.test' : 'exact.allowed.test'}:443`,
-            ca: certs.ca,
+            ca: suite.certs.ca,
           }),
         ),
       );
@@ -199,7 +175,7 @@ describeWithRealSquid('reliability and security against real Squid', () => {
               proxyHost: squid.address,
               proxyPort: squid.port,
               target: 'denied.test:443',
-              ca: certs.ca,
+              ca: suite.certs.ca,
             })
           ).reachedUpstream,
         10_000,
@@ -252,7 +228,7 @@ describeWithRealSquid('reliability and security against real Squid', () => {
               proxyHost: squid.address,
               proxyPort: squid.port,
               target: 'exact.allowed.test:443',
-              ca: certs.ca,
+              ca: suite.certs.ca,
               timeoutMs: 30_000,
             }),
           ),
