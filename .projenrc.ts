@@ -223,6 +223,12 @@ project.addTask('test:mutation', {
   exec: 'stryker run stryker.config.json',
 });
 project.gitignore.exclude('/reports/', '/.stryker-tmp*/');
+// Instructions per new tunnel under valgrind's callgrind for every "What we tried" configuration: a count
+// that does not drift with the machine's speed, to find where a tunnel's CPU goes (writes docs/INSTRUCTIONS.md).
+project.addTask('bench:instructions', {
+  description: 'Counts Squid instructions per new tunnel with callgrind; writes docs/INSTRUCTIONS.md (root; ~20 min)',
+  exec: 'flock /tmp/pep-squid.lock ts-node --project tsconfig.dev.json bench/instructions.ts',
+});
 // ---- end of issue 14's block ----
 
 // CI runs exactly the README's test command.

@@ -139,6 +139,8 @@ export async function startRendered(
     policy?: EgressPolicy;
     /** PROXY protocol on (trusting the lab's client side); clients send this header (hex). */
     ppv2?: string;
+    /** A command Squid runs under (e.g. valgrind and its options); it must exec Squid in the same process. */
+    launcher?: string[];
   } = {},
 ): Promise<RunningTarget> {
   const dir = workDir(ctx, 'rendered');
@@ -171,7 +173,16 @@ export async function startRendered(
   SquidRun.write({ ...conf, files });
   SquidRun.parse(ctx.lab, conf.configFile);
   const configText = files[0].content;
-  const t = await startSquid(ctx, conf.configFile, pidFile, opts.port ?? 3128, !!opts.smp, conf.cacheLog, configText);
+  const t = await startSquid(
+    ctx,
+    conf.configFile,
+    pidFile,
+    opts.port ?? 3128,
+    !!opts.smp,
+    conf.cacheLog,
+    configText,
+    opts.launcher,
+  );
   return opts.ppv2 ? { ...t, proxy: { ...t.proxy!, ppv2: opts.ppv2 }, pids: () => t.pids(), stop: () => t.stop() } : t;
 }
 
@@ -182,7 +193,7 @@ export async function startRendered(
  */
 export async function startSeed(
   ctx: LabContext,
-  opts: { tweak?: ConfigTweak; port?: number } = {},
+  opts: { tweak?: ConfigTweak; port?: number; launcher?: string[] } = {},
 ): Promise<RunningTarget> {
   const dir = workDir(ctx, 'seed');
   const port = opts.port ?? 8080;
@@ -197,7 +208,16 @@ export async function startSeed(
   const configFile = join(dir, 'squid.conf');
   writeFileSync(configFile, text, { mode: 0o644 });
   SquidRun.parse(ctx.lab, configFile);
-  return startSquid(ctx, configFile, join(dir, 'logs', 'squid.pid'), port, false, join(dir, 'logs', 'cache.log'), text);
+  return startSquid(
+    ctx,
+    configFile,
+    join(dir, 'logs', 'squid.pid'),
+    port,
+    false,
+    join(dir, 'logs', 'cache.log'),
+    text,
+    opts.launcher,
+  );
 }
 
 async function startSquid(
@@ -208,9 +228,12 @@ async function startSquid(
   smp: boolean,
   cacheLog: string,
   configText: string,
+  launcher: string[] = [],
 ): Promise<RunningTarget> {
   if (smp) mkdirSync('/run/squid', { recursive: true }); // SMP IPC sockets; the Debian package normally creates it
-  const child = ctx.lab.spawn(...niced(SQUID, smp ? ['-f', configFile] : ['-N', '-f', configFile]));
+  const squidArgs = smp ? ['-f', configFile] : ['-N', '-f', configFile];
+  const [cmd, ...args] = [...launcher, SQUID, ...squidArgs];
+  const child = ctx.lab.spawn(...niced(cmd, args));
   const err = stderrOf(child);
   const master = () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) || undefined : undefined);
   const stop = async () => {
@@ -229,7 +252,7 @@ async function startSquid(
         }
         return (await canConnect(ctx.lab.proxyAddress, port)) && (!smp || master() !== undefined);
       },
-      30_000,
+      launcher.length ? 180_000 : 30_000,
     );
   } catch (e) {
     await stop();
