@@ -16,6 +16,8 @@ export interface LoadResult {
   /** bulk: MB/s (10^6 bytes/s) summed over all tunnels. */
   readonly mbps?: number;
   readonly tunnels?: number;
+  /** rate: tunnels completed inside the measurement window. */
+  readonly completed?: number;
   readonly ok?: boolean;
   readonly error?: string;
   readonly errors: number;

@@ -23,9 +23,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileS
 import * as os from 'node:os';
 import { join, resolve } from 'node:path';
 import { LoadOptions, runLoad } from './datapath';
-import { LabContext, startBenchLab, startRendered, startSeed } from './proxies';
+import { LabContext, startBenchLab } from './proxies';
 import { requireRootAndTools } from './requirements';
-import { VARIANTS } from './variants';
+import { startVariant, VARIANTS } from './variants';
 import { Lab } from '../test/squid/lab';
 
 const NAME = 'sts.us-east-1.amazonaws.com';
@@ -59,9 +59,7 @@ const STAGES: Array<[fn: string, what: string]> = [
 ];
 
 interface Count {
-  readonly seconds: number;
   readonly tunnels: number;
-  readonly errors: number;
   readonly ir: number;
   readonly file: string;
 }
@@ -117,16 +115,14 @@ async function countOnce(ctx: LabContext, lo: LoadOptions, i: number, seconds: n
     `--callgrind-out-file=${file}`,
     '--dump-instr=no',
   ];
-  const t = v.seed
-    ? await startSeed(ctx, { tweak: v.tweak, port: 8100 + i, launcher })
-    : await startRendered(ctx, { tweak: v.tweak, port: 3200 + i, launcher });
+  const t = await startVariant(ctx, i, launcher);
   try {
     const r = await runLoad({ ...lo, seconds, warmup: 0 }, t, 'rate', C);
-    const tunnels = (r as unknown as { completed?: number }).completed ?? 0;
+    const tunnels = r.completed ?? 0;
     if (!tunnels) throw new Error(`${v.name}: no tunnel completed (${r.error ?? JSON.stringify(r.errorSamples)})`);
     if (r.errors) throw new Error(`${v.name}: ${r.errors} tunnels failed (${JSON.stringify(r.errorSamples)})`);
     await t.stop();
-    return { seconds, tunnels, errors: r.errors, ir: totalIr(file), file };
+    return { tunnels, ir: totalIr(file), file };
   } catch (e) {
     await t.stop();
     throw e;
@@ -202,7 +198,8 @@ function render(rows: Row[], repeat: Row, started: Date, seconds: number, rev: s
       '(tunnels of the long run − tunnels of the short run), so start-up, first use and shutdown cancel out. ' +
       `**Repeatability:** the seed config counted again at the end of the run gave ${k(repeat.perTunnel)} against ` +
       `${k(seed.perTunnel)} (${((Math.abs(repeat.perTunnel - seed.perTunnel) / seed.perTunnel) * 100).toFixed(1)}% apart); ` +
-      'differences of a few hundred instructions are noise.',
+      'counts of one configuration in separate runs (other windows) have differed by up to about 1%, so read smaller ' +
+      'differences as noise.',
   );
   out.push('');
   out.push('## Per configuration');

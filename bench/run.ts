@@ -45,7 +45,7 @@ import { direct, LabContext, RunningTarget, startRendered, startSeed, startTinyp
 import { BenchReport, renderReport } from './report';
 import { requireRootAndTools } from './requirements';
 import { benchSynth, synthSubject } from './synth';
-import { VARIANTS } from './variants';
+import { startVariant, VARIANTS } from './variants';
 import { EgressConsumer, EgressPolicy } from '../src';
 import { Lab } from '../test/squid/lab';
 import { ppv2 } from '../test/squid/proxy-client';
@@ -371,9 +371,7 @@ async function experiments(
   for (const [i, v] of VARIANTS.entries()) {
     if (only && !only.includes(v.name) && v.name !== 'as rendered' && v.name !== 'seed article config') continue;
     try {
-      const t = v.seed
-        ? await startSeed(ctx, { tweak: v.tweak, port: v.tweak ? 8100 + i : undefined })
-        : await startRendered(ctx, { tweak: v.tweak, port: 3200 + i });
+      const t = await startVariant(ctx, i);
       running.push(t);
       const ok = await runLoad(lo, t, 'once', 1);
       if (!ok.ok) throw new Error(ok.error);

@@ -1,7 +1,15 @@
-import type { ConfigTweak } from './proxies';
+import { ConfigTweak, LabContext, RunningTarget, startRendered, startSeed } from './proxies';
+
+export interface Variant {
+  readonly name: string;
+  readonly why: string;
+  readonly tweak?: ConfigTweak;
+  /** A variant of the seed config instead of the rendered one. */
+  readonly seed?: true;
+}
 
 /** Squid directives tried on the rendered config (see "What we tried" in the report). */
-export const VARIANTS: Array<{ name: string; why: string; tweak?: ConfigTweak; seed?: true }> = [
+export const VARIANTS: Variant[] = [
   { name: 'as rendered', why: 'baseline for this table (same run, same moment)' },
   {
     name: 'seed article config',
@@ -107,3 +115,14 @@ export const VARIANTS: Array<{ name: string; why: string; tweak?: ConfigTweak; s
     },
   },
 ];
+
+/**
+ * Start VARIANTS[i] (on a port of its own, so every variant can run at once; the untweaked seed config
+ * keeps its 8080), optionally under a `launcher` command (see startRendered).
+ */
+export function startVariant(ctx: LabContext, i: number, launcher?: string[]): Promise<RunningTarget> {
+  const v = VARIANTS[i];
+  return v.seed
+    ? startSeed(ctx, { tweak: v.tweak, port: v.tweak ? 8100 + i : undefined, launcher })
+    : startRendered(ctx, { tweak: v.tweak, port: 3200 + i, launcher });
+}
